@@ -1,4 +1,4 @@
-"""Fixtures for the Herald end-to-end tests.
+"""Fixtures for the Herald end-to-end tests (helpers: heraldproc, sipclient, sipnet).
 
 Run inside a network namespace with only loopback, e.g. from the repo root:
     unshare -rn sh -c 'ip link set lo up && python3 -m pytest tests/e2e -q'

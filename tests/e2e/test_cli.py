@@ -111,8 +111,7 @@ def test_startup_fails_on_bad_listen_spec(herald_binary, tmp_path, spec):
 
 def test_startup_fails_on_missing_config(herald_binary, tmp_path):
     path = "/nonexistent/x.yaml"
-    _expect_startup_failure("serve", "--config", path, "--data-dir", str(tmp_path),
-                            mention=path)
+    _expect_startup_failure("serve", "--config", path, mention=path)
 
 
 def _write_config(tmp_path: Path, udp_port: int, http_port: int) -> Path:

@@ -1,0 +1,28 @@
+/// Users of the served domains.
+public protocol UserStore: Sendable {
+    /// Adds a user; `StoreError.alreadyExists` when the user is there already.
+    func addUser(_ user: UserRecord) async throws
+    /// Adds or replaces a user (a password change).
+    func saveUser(_ user: UserRecord) async throws
+    /// Removes a user; false when there was none.
+    func removeUser(username: String, domain: String) async throws -> Bool
+    func user(username: String, domain: String) async throws -> UserRecord?
+    func allUsers() async throws -> [UserRecord]
+}
+
+/// Registrar bindings (RFC 3261 §10.3). A change to one address-of-record is applied as one
+/// atomic replacement, so a REGISTER is never half-applied.
+public protocol BindingStore: Sendable {
+    func bindings(addressOfRecord: String) async throws -> [BindingRecord]
+    /// Replaces every binding of `addressOfRecord` with `bindings` in one transaction.
+    func replaceBindings(addressOfRecord: String, with bindings: [BindingRecord]) async throws
+    /// Removes bindings that expired at or before `now` and returns them.
+    func removeExpiredBindings(now: Int64) async throws -> [BindingRecord]
+    func allBindings() async throws -> [BindingRecord]
+}
+
+/// Everything Herald keeps. Protocol code talks to this, never to a database driver, so the
+/// embedded SQLite store and a PostgreSQL store are interchangeable.
+public protocol HeraldStore: UserStore, BindingStore {
+    func close() async throws
+}

@@ -1,0 +1,56 @@
+/// A store that keeps everything in memory: for tests of the layers above, and for
+/// `--data-dir :memory:` development runs. Nothing survives the process.
+public actor InMemoryHeraldStore: HeraldStore {
+    private var users: [String: UserRecord] = [:]
+    private var bindingsByAOR: [String: [BindingRecord]] = [:]
+
+    public init() {}
+
+    private static func key(_ username: String, _ domain: String) -> String { username + "@" + domain.lowercased() }
+
+    public func addUser(_ user: UserRecord) throws {
+        let key = Self.key(user.username, user.domain)
+        guard self.users[key] == nil else { throw StoreError.alreadyExists("user \(key)") }
+        self.users[key] = user
+    }
+
+    public func saveUser(_ user: UserRecord) {
+        self.users[Self.key(user.username, user.domain)] = user
+    }
+
+    public func removeUser(username: String, domain: String) -> Bool {
+        self.users.removeValue(forKey: Self.key(username, domain)) != nil
+    }
+
+    public func user(username: String, domain: String) -> UserRecord? {
+        self.users[Self.key(username, domain)]
+    }
+
+    public func allUsers() -> [UserRecord] {
+        self.users.values.sorted { ($0.domain, $0.username) < ($1.domain, $1.username) }
+    }
+
+    public func bindings(addressOfRecord: String) -> [BindingRecord] {
+        self.bindingsByAOR[addressOfRecord] ?? []
+    }
+
+    public func replaceBindings(addressOfRecord: String, with bindings: [BindingRecord]) {
+        self.bindingsByAOR[addressOfRecord] = bindings.isEmpty ? nil : bindings
+    }
+
+    public func removeExpiredBindings(now: Int64) -> [BindingRecord] {
+        var removed = [BindingRecord]()
+        for (aor, bindings) in self.bindingsByAOR {
+            let (expired, live) = (bindings.filter { $0.expiresAt <= now }, bindings.filter { $0.expiresAt > now })
+            removed += expired
+            self.bindingsByAOR[aor] = live.isEmpty ? nil : live
+        }
+        return removed
+    }
+
+    public func allBindings() -> [BindingRecord] {
+        self.bindingsByAOR.values.flatMap { $0 }
+    }
+
+    public func close() {}
+}

@@ -1,0 +1,192 @@
+import Foundation
+import HeraldStore
+import Logging
+import SQLiteNIO
+
+/// The embedded default store: one SQLite file in the data directory, in WAL mode with full
+/// synchronous commits, so that an acknowledged change survives `kill -9` and power loss.
+public actor SQLiteHeraldStore: HeraldStore {
+    private let connection: SQLiteConnection
+    private let lock = AsyncSerialLock()
+    public nonisolated let path: String
+
+    /// Opens (creating when needed) `herald.sqlite` in `dataDirectory` and migrates it.
+    public static func open(dataDirectory: String, logger: Logger) async throws -> SQLiteHeraldStore {
+        do {
+            try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        } catch {
+            throw StoreError.unavailable("cannot create data directory \(dataDirectory): \(error.localizedDescription)")
+        }
+        let path = (dataDirectory as NSString).appendingPathComponent("herald.sqlite")
+        let connection: SQLiteConnection
+        do {
+            connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+        } catch {
+            throw StoreError.unavailable("cannot open \(path): \(error)")
+        }
+        let store = SQLiteHeraldStore(connection: connection, path: path)
+        try await store.prepare()
+        return store
+    }
+
+    private init(connection: SQLiteConnection, path: String) {
+        self.connection = connection
+        self.path = path
+    }
+
+    private func prepare() async throws {
+        _ = try await self.connection.query("PRAGMA journal_mode=WAL")
+        _ = try await self.connection.query("PRAGMA synchronous=FULL")
+        _ = try await self.connection.query("PRAGMA busy_timeout=5000")
+        _ = try await self.connection.query("PRAGMA foreign_keys=ON")
+        _ = try await self.connection.query("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)")
+        let rows = try await self.connection.query("SELECT MAX(version) AS version FROM schema_migrations")
+        let current = rows.first?.column("version")?.integer ?? 0
+        for (index, statements) in SQLiteMigrations.all.enumerated() where index + 1 > current {
+            try await self.transaction {
+                for statement in statements { _ = try await self.connection.query(statement) }
+                _ = try await self.connection.query("INSERT INTO schema_migrations (version) VALUES (?)", [.integer(index + 1)])
+            }
+        }
+    }
+
+    /// The schema version after migrations, for tests and `herald version`.
+    public func schemaVersion() async throws -> Int {
+        let rows = try await self.connection.query("SELECT MAX(version) AS version FROM schema_migrations")
+        return rows.first?.column("version")?.integer ?? 0
+    }
+
+    private func transaction<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        await self.lock.acquire()
+        do {
+            _ = try await self.connection.query("BEGIN IMMEDIATE")
+            let result = try await body()
+            _ = try await self.connection.query("COMMIT")
+            await self.lock.release()
+            return result
+        } catch {
+            _ = try? await self.connection.query("ROLLBACK")
+            await self.lock.release()
+            throw error
+        }
+    }
+
+    private func read<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        await self.lock.acquire()
+        do {
+            let result = try await body()
+            await self.lock.release()
+            return result
+        } catch {
+            await self.lock.release()
+            throw error
+        }
+    }
+
+    // MARK: Users
+
+    public func addUser(_ user: UserRecord) async throws {
+        try await self.transaction {
+            let existing = try await self.connection.query(
+                "SELECT 1 FROM users WHERE username = ? AND domain = ?", [.text(user.username), .text(user.domain)])
+            guard existing.isEmpty else { throw StoreError.alreadyExists("user \(user.addressOfRecord)") }
+            try await self.insertUser(user)
+        }
+    }
+
+    public func saveUser(_ user: UserRecord) async throws {
+        try await self.transaction { try await self.insertUser(user) }
+    }
+
+    private func insertUser(_ user: UserRecord) async throws {
+        _ = try await self.connection.query(
+            "INSERT OR REPLACE INTO users (username, domain, ha1_md5, ha1_sha256, created_at) VALUES (?, ?, ?, ?, ?)",
+            [.text(user.username), .text(user.domain), .text(user.ha1MD5), .text(user.ha1SHA256), .integer(Int(Date().timeIntervalSince1970))])
+    }
+
+    public func removeUser(username: String, domain: String) async throws -> Bool {
+        try await self.transaction {
+            let existing = try await self.connection.query(
+                "SELECT 1 FROM users WHERE username = ? AND domain = ?", [.text(username), .text(domain.lowercased())])
+            _ = try await self.connection.query(
+                "DELETE FROM users WHERE username = ? AND domain = ?", [.text(username), .text(domain.lowercased())])
+            return !existing.isEmpty
+        }
+    }
+
+    public func user(username: String, domain: String) async throws -> UserRecord? {
+        try await self.read {
+            try await self.connection.query(
+                "SELECT * FROM users WHERE username = ? AND domain = ?", [.text(username), .text(domain.lowercased())]
+            ).first.map(Self.decodeUser)
+        }
+    }
+
+    public func allUsers() async throws -> [UserRecord] {
+        try await self.read {
+            try await self.connection.query("SELECT * FROM users ORDER BY domain, username").map(Self.decodeUser)
+        }
+    }
+
+    private static func decodeUser(_ row: SQLiteRow) -> UserRecord {
+        UserRecord(
+            username: row.column("username")?.string ?? "", domain: row.column("domain")?.string ?? "",
+            ha1MD5: row.column("ha1_md5")?.string ?? "", ha1SHA256: row.column("ha1_sha256")?.string ?? "")
+    }
+
+    // MARK: Bindings
+
+    public func bindings(addressOfRecord: String) async throws -> [BindingRecord] {
+        try await self.read {
+            try await self.connection.query("SELECT * FROM bindings WHERE aor = ? ORDER BY rowid", [.text(addressOfRecord)])
+                .map(Self.decodeBinding)
+        }
+    }
+
+    public func replaceBindings(addressOfRecord: String, with bindings: [BindingRecord]) async throws {
+        try await self.transaction {
+            _ = try await self.connection.query("DELETE FROM bindings WHERE aor = ?", [.text(addressOfRecord)])
+            for binding in bindings {
+                _ = try await self.connection.query(
+                    """
+                    INSERT INTO bindings (aor, contact_uri, contact_header, call_id, cseq, expires_at, q_value, path, received_from)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                    [
+                        .text(addressOfRecord), .text(binding.contactURI), .text(binding.contactHeader), .text(binding.callID),
+                        .integer(Int(binding.cseq)), .integer(Int(binding.expiresAt)), binding.qValue.map { .float($0) } ?? .null,
+                        .text(binding.path.joined(separator: "\n")), binding.receivedFrom.map { .text($0) } ?? .null,
+                    ])
+            }
+        }
+    }
+
+    public func removeExpiredBindings(now: Int64) async throws -> [BindingRecord] {
+        try await self.transaction {
+            let expired = try await self.connection.query("SELECT * FROM bindings WHERE expires_at <= ?", [.integer(Int(now))])
+                .map(Self.decodeBinding)
+            _ = try await self.connection.query("DELETE FROM bindings WHERE expires_at <= ?", [.integer(Int(now))])
+            return expired
+        }
+    }
+
+    public func allBindings() async throws -> [BindingRecord] {
+        try await self.read {
+            try await self.connection.query("SELECT * FROM bindings ORDER BY aor, rowid").map(Self.decodeBinding)
+        }
+    }
+
+    private static func decodeBinding(_ row: SQLiteRow) -> BindingRecord {
+        let path = row.column("path")?.string ?? ""
+        return BindingRecord(
+            addressOfRecord: row.column("aor")?.string ?? "", contactURI: row.column("contact_uri")?.string ?? "",
+            contactHeader: row.column("contact_header")?.string ?? "", callID: row.column("call_id")?.string ?? "",
+            cseq: UInt32(clamping: row.column("cseq")?.integer ?? 0), expiresAt: Int64(row.column("expires_at")?.integer ?? 0),
+            qValue: row.column("q_value")?.double, path: path.isEmpty ? [] : path.split(separator: "\n").map(String.init),
+            receivedFrom: row.column("received_from")?.string)
+    }
+
+    public func close() async throws {
+        try await self.connection.close()
+    }
+}
