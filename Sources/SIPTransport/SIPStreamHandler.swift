@@ -1,0 +1,103 @@
+import NIOCore
+import SIPCore
+
+/// Frames a TCP or TLS byte stream into SIP messages (RFC 3261 §18.3) and hands each to the
+/// receiver. Answers RFC 5626 §4.4.1 double-CRLF keep-alives with a single CRLF. A stream
+/// whose framing cannot be recovered (bad Content-Length, oversized headers) is closed.
+final class SIPStreamHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private var framer: SIPStreamFramer
+    private let transport: SIPTransportKind
+    private let connection: SIPConnectionID
+    private let receiver: any SIPPacketReceiver
+    private let onClose: @Sendable (SIPConnectionID) -> Void
+    private var remote: SocketAddress?
+    private var local: SocketAddress?
+
+    init(
+        transport: SIPTransportKind, connection: SIPConnectionID, limits: SIPParserLimits,
+        receiver: any SIPPacketReceiver, onClose: @escaping @Sendable (SIPConnectionID) -> Void
+    ) {
+        self.framer = SIPStreamFramer(limits: limits)
+        self.transport = transport
+        self.connection = connection
+        self.receiver = receiver
+        self.onClose = onClose
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        self.remote = context.channel.remoteAddress
+        self.local = context.channel.localAddress
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var buffer = Self.unwrapInboundIn(data)
+        guard let bytes = buffer.readBytes(length: buffer.readableBytes) else { return }
+        self.framer.append(bytes)
+        do {
+            while let frame = try self.framer.next() {
+                switch frame {
+                case .keepAlivePing:
+                    context.writeAndFlush(Self.wrapOutboundOut(context.channel.allocator.buffer(string: "\r\n")), promise: nil)
+                case .message(let message):
+                    guard let remote = self.remote ?? context.channel.remoteAddress else { continue }
+                    self.receiver.receive(
+                        InboundPacket(bytes: message, transport: self.transport, source: remote, connection: self.connection, local: self.local))
+                }
+            }
+        } catch {
+            // Unrecoverable framing: nothing after this point can be trusted (RFC 4475 §3.1.2.3).
+            context.close(promise: nil)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.onClose(self.connection)
+        context.fireChannelInactive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}
+
+/// Hands every datagram to the receiver: one datagram is one message (RFC 3261 §18.3).
+final class SIPDatagramHandler: ChannelInboundHandler {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+
+    private let receiver: any SIPPacketReceiver
+    private var local: SocketAddress?
+
+    init(receiver: any SIPPacketReceiver) {
+        self.receiver = receiver
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        self.local = context.channel.localAddress
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var envelope = Self.unwrapInboundIn(data)
+        guard let bytes = envelope.data.readBytes(length: envelope.data.readableBytes), !bytes.isEmpty else { return }
+        // A bare CRLF datagram is a keep-alive (RFC 5626 §3.5.1 uses STUN on UDP; CRLFs are noise).
+        if bytes.allSatisfy({ $0 == 13 || $0 == 10 }) { return }
+        self.receiver.receive(
+            InboundPacket(bytes: bytes, transport: .udp, source: envelope.remoteAddress, connection: nil, local: self.local))
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // ICMP errors and oversized datagrams surface here; a datagram socket stays open.
+    }
+}
