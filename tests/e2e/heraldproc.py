@@ -88,7 +88,7 @@ def free_port(kind: str = "udp") -> int:
     raise RuntimeError("could not find a free port")
 
 
-def run_cli(*args: str, timeout: float = 30) -> subprocess.CompletedProcess:
+def run_cli(*args: str, timeout: float = 10) -> subprocess.CompletedProcess:
     """Run `herald ARGS...` to completion (bounded); stdout/stderr captured as text."""
     return subprocess.run([str(herald_binary()), *args], capture_output=True, text=True,
                           timeout=timeout, stdin=subprocess.DEVNULL, errors="replace")

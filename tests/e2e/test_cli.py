@@ -80,7 +80,7 @@ def test_users_survive_restart(herald_factory, data_dir):
 
 def _expect_startup_failure(*args: str, mention: str) -> None:
     try:
-        res = run_cli(*args, timeout=15)
+        res = run_cli(*args, timeout=10)
     except subprocess.TimeoutExpired:
         pytest.fail(f"herald kept running with {args}; it should have refused to start")
     assert res.returncode > 0, f"expected a failing exit code, got {res.returncode}"

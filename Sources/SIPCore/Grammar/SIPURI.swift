@@ -60,8 +60,23 @@ public struct SIPURI: Sendable, Hashable, CustomStringConvertible {
     /// and parameters (RFC 3261 §10.3 step 5).
     public var addressOfRecord: String {
         var result = (self.scheme == .sips ? "sip" : self.scheme.name) + ":"
-        if let user = self.unescapedUser { result += user + "@" }
+        if let user = self.user { result += Self.canonicalEscaping(user) + "@" }
         return result + self.hostKey
+    }
+
+    /// Escapes exactly the characters a user part may not carry unescaped, so equal users
+    /// (`%61lice`, `alice`) give one key and escaped NULs survive C-string APIs.
+    static func canonicalEscaping(_ escaped: String) -> String {
+        let allowed = "&=+$,;?/"
+        var result = ""
+        for byte in Self.unescape(escaped).utf8 {
+            if ASCII.isUnreserved(byte) || allowed.utf8.contains(byte) {
+                result.append(Character(Unicode.Scalar(byte)))
+            } else {
+                result += "%" + String(byte >> 4, radix: 16, uppercase: true) + String(byte & 0x0F, radix: 16, uppercase: true)
+            }
+        }
+        return result
     }
 
     public func parameter(_ name: String) -> String?? { self.parameters.value(of: name) }

@@ -1,0 +1,392 @@
+import Foundation
+import HeraldStore
+import Logging
+import NIOCore
+import SIPCore
+import SIPProtocol
+
+/// The thin driver between the transports and the protocol machines. It parses what arrives,
+/// matches server transactions, asks the pure rules what to do, and carries out their actions:
+/// sending through the `OutboundSink`, arming timers on its event loop, reading and writing the
+/// store. All of its state is confined to `loop`.
+public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
+    // @unchecked: every mutable property is touched only on `loop` (checked with preconditions).
+    public let loop: any EventLoop
+    let configuration: EngineConfiguration
+    let identity: ServerIdentity
+    let sink: any OutboundSink
+    let store: any HeraldStore
+    let logger: Logger
+    let now: @Sendable () -> NIODeadline
+    let wallClock: @Sendable () -> Int64
+    var transactions: [ServerTransactionKey: ServerTransactionEntry] = [:]
+    var mergedRequests: [MergedRequestKey: ServerTransactionKey] = [:]
+    var registrarQueues: [String: EventLoopFuture<Void>] = [:]
+    public private(set) var statistics = EngineStatistics()
+
+    public init(
+        configuration: EngineConfiguration, loop: any EventLoop, sink: any OutboundSink, store: any HeraldStore, logger: Logger,
+        now: @escaping @Sendable () -> NIODeadline = { NIODeadline.now() },
+        wallClock: @escaping @Sendable () -> Int64 = { Int64(Date.timeIntervalSinceReferenceDate + 978_307_200) }
+    ) {
+        self.configuration = configuration
+        self.identity = ServerIdentity(domains: configuration.domains, addresses: configuration.listenAddresses)
+        self.loop = loop
+        self.sink = sink
+        self.store = store
+        self.logger = logger
+        self.now = now
+        self.wallClock = wallClock
+    }
+
+    public var activeTransactionCount: Int {
+        self.loop.preconditionInEventLoop()
+        return self.transactions.count
+    }
+
+    var instant: SIPInstant { SIPInstant(nanoseconds: Int64(self.now().uptimeNanoseconds)) }
+
+    // MARK: Inbound
+
+    public func receive(_ packet: InboundPacket) {
+        if self.loop.inEventLoop {
+            self.handle(packet)
+        } else {
+            self.loop.execute { self.handle(packet) }
+        }
+    }
+
+    func handle(_ packet: InboundPacket) {
+        self.statistics.packetsReceived += 1
+        let message: SIPMessage
+        do {
+            message = try SIPMessageParser.parse(packet.bytes, limits: self.configuration.limits)
+        } catch {
+            self.handleParseFailure(error, packet: packet)
+            return
+        }
+        switch message {
+        case .response(let response):
+            // No client transactions originate here yet: a stray response is dropped (§17.1.3).
+            self.statistics.responsesDropped += 1
+            self.logger.debug("dropping response without transaction", metadata: ["status": "\(response.statusCode)"])
+        case .request(let request):
+            self.handle(request, packet: packet)
+        }
+    }
+
+    private func handleParseFailure(_ failure: SIPParseFailure, packet: InboundPacket) {
+        self.statistics.malformedMessages += 1
+        guard !failure.isResponse, let request = failure.partialRequest else {
+            self.logger.info("dropping unparseable message", metadata: ["source": "\(packet.source)", "problem": "\(failure.error.reason)"])
+            return
+        }
+        self.rejectStatelessly(request, error: failure.error, packet: packet)
+    }
+
+    /// Answers a request that cannot be processed, when an answer can be routed: it needs a
+    /// parseable topmost Via and the headers a response copies (RFC 3261 §8.2.6.2).
+    private func rejectStatelessly(_ request: SIPRequest, error: SIPParseError, packet: InboundPacket) {
+        let isAck = request.method == .ack || ((try? request.cseq())?.method == .ack)
+        let required: [KnownHeader] = [.via, .from, .to, .callID, .cseq]
+        guard !isAck, required.allSatisfy({ header in request.headers.fields.contains { $0.known == header } }),
+            var via = try? request.topVia()
+        else {
+            self.logger.info("dropping malformed request that cannot be answered", metadata: ["source": "\(packet.source)", "problem": "\(error.reason)"])
+            return
+        }
+        var stamped = request
+        if let updated = ResponseRouting.stamp(via, sourceIP: packet.source.ipAddress ?? "", sourcePort: packet.source.port ?? 0) {
+            via = updated
+            try? stamped.replaceTopVia(with: updated)
+        }
+        let reason = error.statusCode == 400 ? error.reason : SIPStatus.defaultReason(for: error.statusCode)
+        let response = SIPResponse(
+            answering: stamped, statusCode: error.statusCode, reasonPhrase: reason, toTag: Self.makeTag(),
+            headers: [(SIPHeaderName(.server), self.configuration.serverName)])
+        guard let destination = self.responseDestination(via: via, packet: packet) else { return }
+        self.logger.info("rejecting malformed request", metadata: ["source": "\(packet.source)", "status": "\(error.statusCode)", "problem": "\(error.reason)"])
+        self.sink.send(SIPSerializer.serialize(response), to: destination, completion: nil)
+    }
+
+    func responseDestination(via: Via, packet: InboundPacket) -> SIPDestination? {
+        let target = ResponseRouting.target(
+            for: via, sourceIP: packet.source.ipAddress ?? "", sourcePort: packet.source.port ?? 0, reliable: packet.transport.isReliable)
+        var host = target.host
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard let address = try? SocketAddress(ipAddress: host, port: target.port) else {
+            self.logger.info("no route for response", metadata: ["target": "\(target.host):\(target.port)"])
+            return nil
+        }
+        return SIPDestination(transport: packet.transport, address: address, connection: target.preferSameConnection ? packet.connection : nil)
+    }
+
+    private func handle(_ incoming: SIPRequest, packet: InboundPacket) {
+        self.statistics.requestsReceived += 1
+        var request = incoming
+        var essentials: RequestEssentials
+        do {
+            essentials = try request.validate()
+        } catch {
+            self.rejectStatelessly(request, error: error, packet: packet)
+            return
+        }
+        if let stamped = ResponseRouting.stamp(essentials.topVia, sourceIP: packet.source.ipAddress ?? "", sourcePort: packet.source.port ?? 0) {
+            try? request.replaceTopVia(with: stamped)
+            essentials.vias[0] = stamped
+        }
+        if request.method == .ack {
+            self.handleAck(essentials)
+            return
+        }
+        let key = ServerTransactionKey(essentials: essentials, method: request.method)
+        if let existing = self.transactions[key] {
+            self.statistics.retransmissionsAbsorbed += 1
+            self.apply(self.retransmitted(existing), to: existing)
+            return
+        }
+        guard let destination = self.responseDestination(via: essentials.topVia, packet: packet) else { return }
+        let mergeKey = MergedRequestKey(essentials: essentials)
+        let entry = self.openTransaction(key: key, request: request, essentials: essentials, destination: destination, mergeKey: mergeKey)
+        if let mergeKey, let other = self.mergedRequests[mergeKey], other != key, self.transactions[other] != nil {
+            // RFC 3261 §8.2.2.2: the same request arrived along another path.
+            self.respond(entry, status: 482, reason: "Loop Detected: merged request")
+            return
+        }
+        if let mergeKey { self.mergedRequests[mergeKey] = key }
+        if request.method == .cancel {
+            self.handleCancel(entry)
+            return
+        }
+        self.dispatch(entry)
+    }
+
+    private func retransmitted(_ entry: ServerTransactionEntry) -> [ServerTransactionAction] {
+        switch entry.machine {
+        case .invite(var machine):
+            defer { entry.machine = .invite(machine) }
+            return machine.requestRetransmitted(now: self.instant).map(ServerTransactionAction.init)
+        case .nonInvite(var machine):
+            defer { entry.machine = .nonInvite(machine) }
+            return machine.requestRetransmitted(now: self.instant).map(ServerTransactionAction.init)
+        }
+    }
+
+    private func openTransaction(
+        key: ServerTransactionKey, request: SIPRequest, essentials: RequestEssentials, destination: SIPDestination, mergeKey: MergedRequestKey?
+    ) -> ServerTransactionEntry {
+        let reliable = destination.transport.isReliable
+        let entry: ServerTransactionEntry
+        var startActions: [ServerTransactionAction]
+        if request.method == .invite {
+            var machine = ServerInviteTransaction(reliableTransport: reliable, settings: self.configuration.timers)
+            startActions = machine.start(now: self.instant).map(ServerTransactionAction.init)
+            entry = ServerTransactionEntry(
+                key: key, machine: .invite(machine), request: request, essentials: essentials, destination: destination,
+                toTag: Self.makeTag(), mergeKey: mergeKey)
+        } else {
+            var machine = ServerNonInviteTransaction(reliableTransport: reliable, settings: self.configuration.timers)
+            startActions = machine.start(now: self.instant).map(ServerTransactionAction.init)
+            entry = ServerTransactionEntry(
+                key: key, machine: .nonInvite(machine), request: request, essentials: essentials, destination: destination,
+                toTag: Self.makeTag(), mergeKey: mergeKey)
+        }
+        self.transactions[key] = entry
+        self.apply(startActions, to: entry)
+        return entry
+    }
+
+    // MARK: ACK and CANCEL
+
+    private func handleAck(_ essentials: RequestEssentials) {
+        let key = ServerTransactionKey.inviteKey(for: essentials)
+        guard let entry = self.transactions[key], case .invite(var machine) = entry.machine else {
+            // An ACK for a 2xx, or for nothing Herald answered: nothing to do here.
+            return
+        }
+        let actions = machine.ackReceived(now: self.instant).map(ServerTransactionAction.init)
+        entry.machine = .invite(machine)
+        self.apply(actions, to: entry)
+    }
+
+    /// RFC 3261 §9.2: a CANCEL matching a pending INVITE gets 200 and the INVITE 487;
+    /// otherwise 481.
+    private func handleCancel(_ entry: ServerTransactionEntry) {
+        let inviteKey = ServerTransactionKey.inviteKey(for: entry.essentials)
+        guard let invite = self.transactions[inviteKey] else {
+            self.respond(entry, status: 481)
+            return
+        }
+        self.respond(entry, status: 200)
+        if invite.awaitsFinalResponse {
+            self.respond(invite, status: 487)
+        }
+    }
+
+    // MARK: Dispatch
+
+    private func dispatch(_ entry: ServerTransactionEntry) {
+        let disposition = CoreRequestRules.disposition(
+            for: entry.request, essentials: entry.essentials, identity: self.identity, capabilities: self.configuration.capabilities)
+        switch disposition {
+        case .reject(let status, let reason, let headers):
+            self.respond(entry, status: status, reason: reason, headers: headers.map { (SIPHeaderName($0.name), $0.value) })
+        case .answerOptions:
+            self.respond(entry, status: 200, headers: self.capabilityHeaders())
+        case .register:
+            self.register(entry)
+        case .routeToUser(let uri):
+            self.routeToUser(entry, uri: uri)
+        case .absorbAck:
+            break
+        }
+    }
+
+    func capabilityHeaders() -> [(SIPHeaderName, String)] {
+        let capabilities = self.configuration.capabilities
+        var headers: [(SIPHeaderName, String)] = [
+            (SIPHeaderName(.allow), capabilities.allowHeader),
+            (SIPHeaderName(.accept), capabilities.accept.joined(separator: ", ")),
+            (SIPHeaderName(.supported), capabilities.supported.joined(separator: ", ")),
+        ]
+        if !capabilities.allowEvents.isEmpty {
+            headers.append((SIPHeaderName(.allowEvents), capabilities.allowEvents.joined(separator: ", ")))
+        }
+        return headers
+    }
+
+    /// Requests for users of a served domain. Forwarding to registered contacts is the proxy's
+    /// job (RFC 3261 §16); until then a user with no reachable contact gets 480 and an unknown
+    /// user 404 (§16.5, §21.4.5, §21.4.18).
+    private func routeToUser(_ entry: ServerTransactionEntry, uri: SIPURI) {
+        let store = self.store
+        let aor = uri.addressOfRecord
+        let username = uri.unescapedUser ?? ""
+        let domain = uri.hostKey
+        self.loop.makeFutureWithTask { () async throws -> Bool in
+            if try await !store.bindings(addressOfRecord: aor).isEmpty { return true }
+            return try await store.user(username: username, domain: domain) != nil
+        }.whenComplete { result in
+            switch result {
+            case .success(true): self.respond(entry, status: 480)
+            case .success(false): self.respond(entry, status: 404)
+            case .failure(let error):
+                self.logger.error("store lookup failed", metadata: ["error": "\(error)"])
+                self.respond(entry, status: 500, reason: "Server Internal Error: store unavailable", headers: [(SIPHeaderName(.retryAfter), "5")])
+            }
+        }
+    }
+
+    // MARK: Responses
+
+    func respond(_ entry: ServerTransactionEntry, status: Int, reason: String? = nil, headers: [(SIPHeaderName, String)] = []) {
+        self.loop.preconditionInEventLoop()
+        guard entry.awaitsFinalResponse || status < 200 else { return }
+        let response = SIPResponse(
+            answering: entry.request, statusCode: status, reasonPhrase: reason, toTag: entry.toTag,
+            headers: headers + [(SIPHeaderName(.server), self.configuration.serverName)])
+        let bytes = SIPSerializer.serialize(response)
+        entry.lastResponse = bytes
+        let actions: [ServerTransactionAction]
+        switch entry.machine {
+        case .invite(var machine):
+            actions = machine.responseSent(statusCode: status, now: self.instant).map(ServerTransactionAction.init)
+            entry.machine = .invite(machine)
+        case .nonInvite(var machine):
+            actions = machine.responseSent(statusCode: status, now: self.instant).map(ServerTransactionAction.init)
+            entry.machine = .nonInvite(machine)
+        }
+        self.statistics.responsesSent += 1
+        self.apply(actions, to: entry)
+    }
+
+    func apply(_ actions: [ServerTransactionAction], to entry: ServerTransactionEntry) {
+        for action in actions {
+            switch action {
+            case .sendTrying:
+                let trying = SIPResponse(answering: entry.request, statusCode: 100, toTag: nil)
+                let bytes = SIPSerializer.serialize(trying)
+                entry.lastResponse = bytes
+                self.sink.send(bytes, to: entry.destination, completion: nil)
+            case .sendResponse, .resendLastResponse:
+                if let bytes = entry.lastResponse {
+                    self.sink.send(bytes, to: entry.destination, completion: self.transportCompletion(for: entry))
+                }
+            case .scheduleTimer(let timer, let at):
+                entry.timers[timer.name]?.cancel()
+                let deadline = NIODeadline.uptimeNanoseconds(UInt64(max(0, at.nanosecondsSinceStart)))
+                let key = entry.key
+                entry.timers[timer.name] = self.loop.scheduleTask(deadline: deadline) { [weak self] in
+                    self?.timerFired(timer, key: key)
+                }
+            case .cancelTimer(let name):
+                entry.timers.removeValue(forKey: name)?.cancel()
+            case .report(let event):
+                self.logger.debug("server transaction event", metadata: ["transaction": "\(entry.key)", "event": "\(event)"])
+            case .terminate:
+                self.terminate(entry)
+            }
+        }
+    }
+
+    private func transportCompletion(for entry: ServerTransactionEntry) -> @Sendable (Result<Void, any Error>) -> Void {
+        let key = entry.key
+        return { [weak self] result in
+            guard case .failure(let error) = result, let self else { return }
+            self.loop.execute {
+                guard let entry = self.transactions[key] else { return }
+                self.logger.info("response not delivered", metadata: ["transaction": "\(key)", "error": "\(error)"])
+                let actions: [ServerTransactionAction]
+                switch entry.machine {
+                case .invite(var machine):
+                    actions = machine.transportFailed(now: self.instant).map(ServerTransactionAction.init)
+                    entry.machine = .invite(machine)
+                case .nonInvite(var machine):
+                    actions = machine.transportFailed(now: self.instant).map(ServerTransactionAction.init)
+                    entry.machine = .nonInvite(machine)
+                }
+                self.apply(actions, to: entry)
+            }
+        }
+    }
+
+    private func timerFired(_ timer: TransactionTimer, key: ServerTransactionKey) {
+        guard let entry = self.transactions[key] else { return }
+        entry.timers[timer.name] = nil
+        let actions: [ServerTransactionAction]
+        switch entry.machine {
+        case .invite(var machine):
+            actions = machine.timerFired(timer, now: self.instant).map(ServerTransactionAction.init)
+            entry.machine = .invite(machine)
+        case .nonInvite(var machine):
+            actions = machine.timerFired(timer, now: self.instant).map(ServerTransactionAction.init)
+            entry.machine = .nonInvite(machine)
+        }
+        self.apply(actions, to: entry)
+    }
+
+    private func terminate(_ entry: ServerTransactionEntry) {
+        for timer in entry.timers.values { timer.cancel() }
+        entry.timers.removeAll()
+        self.transactions[entry.key] = nil
+        if let mergeKey = entry.mergeKey, self.mergedRequests[mergeKey] == entry.key {
+            self.mergedRequests[mergeKey] = nil
+        }
+    }
+
+    static func makeTag() -> String {
+        let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789")
+        var generator = SystemRandomNumberGenerator()
+        return String((0..<12).map { _ in alphabet[Int(generator.next() % UInt64(alphabet.count))] })
+    }
+}
+
+/// Counters for logs, tests and (later) metrics.
+public struct EngineStatistics: Sendable, Equatable {
+    public var packetsReceived = 0
+    public var requestsReceived = 0
+    public var responsesSent = 0
+    public var responsesDropped = 0
+    public var malformedMessages = 0
+    public var retransmissionsAbsorbed = 0
+}

@@ -1,0 +1,133 @@
+import HeraldEngine
+import HeraldHTTP
+import HeraldStore
+import HeraldStoreSQLite
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import SIPCore
+import SIPTransport
+import ServiceLifecycle
+
+/// A running Herald: store, SIP transports and engine. `start` binds every SIP socket before
+/// returning, so a port in use is reported at once; `run` (the ServiceLifecycle service) then
+/// waits for a graceful shutdown and closes everything in order.
+public final class HeraldServer: Service, Sendable {
+    public let configuration: HeraldConfiguration
+    public let engine: SIPEngine
+    public let transports: SIPTransportManager
+    let store: any HeraldStore
+    let logger: Logger
+    private let healthy = NIOLockedValueBox(true)
+
+    public static func start(
+        configuration: HeraldConfiguration, store: any HeraldStore, group: any EventLoopGroup, logger: Logger
+    ) async throws -> HeraldServer {
+        let sink = LateBoundSink()
+        let engineLoop = group.next()
+        let engine = SIPEngine(
+            configuration: EngineConfiguration(
+                domains: configuration.domains, listenAddresses: configuration.listeners.map(\.host), authMode: configuration.authMode,
+                limits: SIPParserLimits(maxMessageSize: configuration.maxMessageSize, maxHeaderCount: configuration.maxHeaders),
+                serverName: "Herald/\(HeraldVersion.current)"),
+            loop: engineLoop, sink: sink, store: store, logger: logger)
+        let transports = try SIPTransportManager(
+            configuration: SIPTransportConfiguration(
+                listeners: configuration.listeners,
+                limits: SIPParserLimits(maxMessageSize: configuration.maxMessageSize, maxHeaderCount: configuration.maxHeaders),
+                idleTimeout: .seconds(Int64(configuration.tcpIdleTimeoutSeconds)), tlsCertificatePath: configuration.tlsCertificatePath,
+                tlsKeyPath: configuration.tlsKeyPath),
+            group: group, datagramLoop: engineLoop, receiver: engine, logger: logger)
+        sink.bind(transports)
+        try await transports.start()
+        return HeraldServer(configuration: configuration, engine: engine, transports: transports, store: store, logger: logger)
+    }
+
+    private init(configuration: HeraldConfiguration, engine: SIPEngine, transports: SIPTransportManager, store: any HeraldStore, logger: Logger) {
+        self.configuration = configuration
+        self.engine = engine
+        self.transports = transports
+        self.store = store
+        self.logger = logger
+    }
+
+    public var isHealthy: Bool { self.healthy.withLockedValue { $0 } }
+
+    public func run() async throws {
+        let sweeper = self.engine.loop.scheduleRepeatedAsyncTask(initialDelay: .seconds(1), delay: .seconds(5)) { [engine] _ in
+            engine.removeExpiredBindings().map { _ in () }.recover { _ in () }
+        }
+        self.logger.notice(
+            "herald ready",
+            metadata: [
+                "sip": "\(self.transports.boundListeners.map { "\($0.0.transport.rawValue):\($0.1)" }.joined(separator: " "))",
+                "domains": "\(self.configuration.domains.joined(separator: ","))", "auth": "\(self.configuration.authMode.rawValue)",
+            ])
+        try? await gracefulShutdown()
+        self.healthy.withLockedValue { $0 = false }
+        self.logger.notice("shutting down")
+        sweeper.cancel()
+        await self.transports.shutdown()
+        try await self.store.close()
+    }
+}
+
+/// Breaks the engine ↔ transport cycle: the engine is built with this sink before the
+/// transports exist, and it forwards once they are bound.
+final class LateBoundSink: OutboundSink {
+    private let target = NIOLockedValueBox<(any OutboundSink)?>(nil)
+
+    func bind(_ sink: any OutboundSink) { self.target.withLockedValue { $0 = sink } }
+
+    func send(_ bytes: [UInt8], to destination: SIPDestination, completion: (@Sendable (Result<Void, any Error>) -> Void)?) {
+        guard let sink = self.target.withLockedValue({ $0 }) else {
+            completion?(.failure(SIPTransportError.noRoute(destination.description)))
+            return
+        }
+        sink.send(bytes, to: destination, completion: completion)
+    }
+}
+
+public enum HeraldVersion {
+    public static let current = "0.1.0"
+}
+
+/// Runs `herald serve` until SIGINT or SIGTERM.
+public enum HeraldRunner {
+    public static func serve(configuration: HeraldConfiguration, logger: Logger) async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        let store: any HeraldStore
+        do {
+            store = try await SQLiteHeraldStore.open(dataDirectory: configuration.dataDirectory, logger: logger)
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        let server: HeraldServer
+        do {
+            server = try await HeraldServer.start(configuration: configuration, store: store, group: group, logger: logger)
+        } catch {
+            try? await store.close()
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        let http = HeraldHTTPApplication.make(
+            host: configuration.httpHost, port: configuration.httpPort, logger: logger, isHealthy: { server.isHealthy })
+        let services = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [
+                    .init(service: server),
+                    .init(service: http, successTerminationBehavior: .gracefullyShutdownGroup),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        do {
+            try await services.run()
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        try? await group.shutdownGracefully()
+    }
+}
