@@ -88,7 +88,9 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
     /// parseable topmost Via and the headers a response copies (RFC 3261 §8.2.6.2).
     private func rejectStatelessly(_ request: SIPRequest, error: SIPParseError, packet: InboundPacket) {
         let isAck = request.method == .ack || ((try? request.cseq())?.method == .ack)
-        let required: [KnownHeader] = [.via, .from, .to, .callID, .cseq]
+        // Answer even without From, To or Call-ID (RFC 4475 §3.3.1): the client matches the
+        // response by its Via branch and CSeq, which the response copies.
+        let required: [KnownHeader] = [.via, .cseq]
         guard !isAck, required.allSatisfy({ header in request.headers.fields.contains { $0.known == header } }),
             var via = try? request.topVia()
         else {
@@ -148,8 +150,11 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
         guard let destination = self.responseDestination(via: essentials.topVia, packet: packet) else { return }
         let mergeKey = MergedRequestKey(essentials: essentials)
         let entry = self.openTransaction(key: key, request: request, essentials: essentials, destination: destination, mergeKey: mergeKey)
-        if let mergeKey, let other = self.mergedRequests[mergeKey], other != key, self.transactions[other] != nil {
-            // RFC 3261 §8.2.2.2: the same request arrived along another path.
+        if let mergeKey, let other = self.mergedRequests[mergeKey], other != key,
+            let original = self.transactions[other], original.awaitsFinalResponse
+        {
+            // RFC 3261 §8.2.2.2: the same request arrived along another path while the first copy
+            // is still being processed ("ongoing"); once answered, a late copy is a new request.
             self.respond(entry, status: 482, reason: "Loop Detected: merged request")
             return
         }

@@ -87,11 +87,14 @@ public final class SIPTransportManager: OutboundSink, @unchecked Sendable {
 
     private func bindDatagram(_ spec: SIPListenerSpec) async throws -> any Channel {
         let receiver = self.receiver
-        let capacity = min(self.configuration.limits.maxMessageSize + 1, 65_536)
+        // Vector reads split one buffer into `slots` equal datagram slots: each slot holds the
+        // largest accepted message plus one byte, so oversize datagrams are seen as oversize.
+        let slotSize = min(self.configuration.limits.maxMessageSize + 1, 65_536)
+        let slots = max(1, min(64, 262_144 / slotSize))
         return try await DatagramBootstrap(group: self.datagramLoop)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
-            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: capacity))
-            .channelOption(.datagramVectorReadMessageCount, value: max(1, min(64, 262_144 / capacity)))
+            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: slotSize * slots))
+            .channelOption(.datagramVectorReadMessageCount, value: slots)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(SIPDatagramHandler(receiver: receiver))
