@@ -102,7 +102,10 @@ let package = Package(
         ),
         .target(
             name: "SIPTesting",
-            dependencies: ["SIPCore", "SIPProtocol", "HeraldEngine"],
+            dependencies: [
+                "SIPCore", "SIPProtocol", "HeraldEngine",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(name: "SIPCoreTests", dependencies: ["SIPCore", "SIPTesting"], swiftSettings: strict),
@@ -117,12 +120,16 @@ let package = Package(
             dependencies: [
                 "SIPTransport",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),
         .testTarget(
             name: "HeraldEngineTests",
-            dependencies: ["HeraldEngine", "SIPTesting", "HeraldStore"],
+            dependencies: [
+                "HeraldEngine", "SIPTesting", "HeraldStore",
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
             swiftSettings: strict
         ),
     ]

@@ -130,6 +130,7 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
         do {
             essentials = try request.validate()
         } catch {
+            self.statistics.malformedMessages += 1
             self.rejectStatelessly(request, error: error, packet: packet)
             return
         }

@@ -1,0 +1,64 @@
+import HeraldEngine
+import HeraldStore
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOEmbedded
+import SIPCore
+import SIPTesting
+
+/// An engine on a virtual-time event loop, with a recording sink and an in-memory store.
+struct EngineHarness {
+    let loop = NIOAsyncTestingEventLoop()
+    let sink = RecordingSink()
+    let store = InMemoryHeraldStore()
+    let engine: SIPEngine
+    static let client = try! SocketAddress(ipAddress: "192.0.2.10", port: 5060)
+
+    init(authMode: AuthMode = .none) {
+        // The engine reads the loop's virtual clock, so timers fire exactly when due.
+        let loop = self.loop
+        self.engine = SIPEngine(
+            configuration: EngineConfiguration(domains: ["example.com"], listenAddresses: ["127.0.0.1"], authMode: authMode),
+            loop: self.loop, sink: self.sink, store: self.store, logger: Logger(label: "test"),
+            now: { loop.now }, wallClock: { 1_000_000 + Int64(loop.now.uptimeNanoseconds / 1_000_000_000) })
+    }
+
+    func send(_ text: String, transport: SIPTransportKind = .udp, from source: SocketAddress = Self.client) async {
+        self.engine.receive(InboundPacket(bytes: Array(text.utf8), transport: transport, source: source, connection: nil, local: nil))
+        await self.settle()
+    }
+
+    /// Runs queued work, including store calls that complete on other threads.
+    func settle() async {
+        for _ in 0..<20 {
+            await self.loop.run()
+            try? await Task.sleep(for: .milliseconds(2))
+        }
+        await self.loop.run()
+    }
+
+    func advance(by amount: TimeAmount) async {
+        await self.loop.advanceTime(by: amount)
+        await self.settle()
+    }
+
+    func transactionCount() async throws -> Int {
+        try await self.loop.submit { self.engine.activeTransactionCount }.get()
+    }
+
+    var statuses: [Int] { self.sink.responses.map(\.statusCode) }
+}
+
+func request(
+    _ method: String, _ uri: String, branch: String = "z9hG4bKb1", cseq: Int = 1, toTag: String? = nil,
+    callID: String = "call-1", extra: [String] = [], body: String = ""
+) -> String {
+    var text = "\(method) \(uri) SIP/2.0\r\n"
+    text += "Via: SIP/2.0/UDP 192.0.2.10:5060;branch=\(branch);rport\r\n"
+    text += "From: <sip:alice@example.com>;tag=a1\r\n"
+    text += "To: <sip:bob@example.com>\(toTag.map { ";tag=\($0)" } ?? "")\r\n"
+    text += "Call-ID: \(callID)\r\nCSeq: \(cseq) \(method)\r\nMax-Forwards: 70\r\n"
+    for line in extra { text += line + "\r\n" }
+    return text + "Content-Length: \(body.utf8.count)\r\n\r\n" + body
+}

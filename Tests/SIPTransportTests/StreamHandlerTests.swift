@@ -1,0 +1,93 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOEmbedded
+import SIPCore
+import Testing
+@testable import SIPTransport
+
+final class CollectingReceiver: SIPPacketReceiver {
+    private let box = NIOLockedValueBox<[InboundPacket]>([])
+    var packets: [InboundPacket] { self.box.withLockedValue { $0 } }
+    func receive(_ packet: InboundPacket) { self.box.withLockedValue { $0.append(packet) } }
+}
+
+let options = Array("OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK1\r\nContent-Length: 2\r\n\r\nhi".utf8)
+
+func makeStreamChannel(_ receiver: CollectingReceiver, closed: NIOLockedValueBox<[SIPConnectionID]> = NIOLockedValueBox([])) throws -> EmbeddedChannel {
+    let handler = SIPStreamHandler(
+        transport: .tcp, connection: SIPConnectionID(7), limits: SIPParserLimits(maxMessageSize: 1000), receiver: receiver,
+        onClose: { id in closed.withLockedValue { $0.append(id) } })
+    let channel = EmbeddedChannel(handler: handler)
+    try channel.connect(to: SocketAddress(ipAddress: "192.0.2.1", port: 5060)).wait()
+    return channel
+}
+
+@Suite struct StreamHandlerTests {
+    @Test func partialSegmentsMakeOneMessage() throws {
+        let receiver = CollectingReceiver()
+        let channel = try makeStreamChannel(receiver)
+        for chunk in stride(from: 0, to: options.count, by: 7) {
+            try channel.writeInbound(ByteBuffer(bytes: options[chunk..<min(chunk + 7, options.count)]))
+        }
+        #expect(receiver.packets.count == 1)
+        #expect(receiver.packets.first?.bytes == options)
+        #expect(receiver.packets.first?.connection == SIPConnectionID(7))
+        #expect(receiver.packets.first?.source == (try SocketAddress(ipAddress: "192.0.2.1", port: 5060)))
+    }
+
+    @Test func coalescedSegmentsMakeSeveralMessages() throws {
+        let receiver = CollectingReceiver()
+        let channel = try makeStreamChannel(receiver)
+        try channel.writeInbound(ByteBuffer(bytes: options + options + options))
+        #expect(receiver.packets.count == 3)
+    }
+
+    @Test func doubleCRLFKeepAliveIsAnsweredWithCRLF() throws {
+        let receiver = CollectingReceiver()
+        let channel = try makeStreamChannel(receiver)
+        try channel.writeInbound(ByteBuffer(string: "\r\n\r\n"))
+        let pong = try #require(try channel.readOutbound(as: ByteBuffer.self))
+        #expect(String(buffer: pong) == "\r\n")
+        #expect(receiver.packets.isEmpty)
+        #expect(channel.isActive)
+    }
+
+    @Test func unrecoverableFramingClosesTheConnection() throws {
+        let receiver = CollectingReceiver()
+        let closed = NIOLockedValueBox<[SIPConnectionID]>([])
+        let channel = try makeStreamChannel(receiver, closed: closed)
+        try channel.writeInbound(ByteBuffer(string: "INVITE sip:a@b SIP/2.0\r\nContent-Length: -5\r\n\r\n"))
+        #expect(!channel.isActive)
+        #expect(closed.withLockedValue { $0 } == [SIPConnectionID(7)])
+    }
+
+    @Test func idleConnectionIsClosed() throws {
+        let receiver = CollectingReceiver()
+        let channel = try makeStreamChannel(receiver)
+        channel.pipeline.fireUserInboundEventTriggered(IdleStateHandler.IdleStateEvent.all)
+        #expect(!channel.isActive)
+    }
+}
+
+@Suite struct DatagramHandlerTests {
+    @Test func eachDatagramIsOneMessageWithItsSource() throws {
+        let receiver = CollectingReceiver()
+        let channel = EmbeddedChannel(handler: SIPDatagramHandler(receiver: receiver))
+        let source = try SocketAddress(ipAddress: "192.0.2.2", port: 5099)
+        try channel.writeInbound(AddressedEnvelope(remoteAddress: source, data: ByteBuffer(bytes: options)))
+        try channel.writeInbound(AddressedEnvelope(remoteAddress: source, data: ByteBuffer(string: "\r\n\r\n")))
+        #expect(receiver.packets.count == 1)
+        #expect(receiver.packets.first?.transport == .udp)
+        #expect(receiver.packets.first?.source == source)
+    }
+}
+
+@Suite struct ListenerSpecTests {
+    @Test func specsParseAndPrint() throws {
+        #expect(try SIPListenerSpec(parsing: "udp:127.0.0.1:5060") == SIPListenerSpec(transport: .udp, host: "127.0.0.1", port: 5060))
+        #expect(try SIPListenerSpec(parsing: "TLS:[::1]:5061").description == "tls:[::1]:5061")
+        for bad in ["bogus", "udp:nohost", "foo:1.2.3.4:5", "udp:127.0.0.1:70000", "tcp:example.com:5060", "udp::5060"] {
+            #expect(throws: SIPTransportError.invalidListenSpec(bad)) { try SIPListenerSpec(parsing: bad) }
+        }
+    }
+}
