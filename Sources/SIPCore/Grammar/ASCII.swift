@@ -42,23 +42,40 @@ enum ASCII {
         }
     }
 
-    /// `token` characters (RFC 3261 §25.1): alphanum and `-.!%*_+`'~`.
-    @usableFromInline static let tokenTable: [Bool] = makeTable { byte in
-        isAlphanumeric(byte) || "-.!%*_+`'~".utf8.contains(byte)
-    }
-    /// `unreserved` (alphanum / mark) plus what SIP URIs allow unescaped in user, password,
-    /// parameters and headers (RFC 3261 §25.1 `user-unreserved`, `param-unreserved`, `hnv-unreserved`).
-    @usableFromInline static let unreservedTable: [Bool] = makeTable { byte in
-        isAlphanumeric(byte) || "-_.!~*'()".utf8.contains(byte)
-    }
     /// `word` characters used by Call-ID (RFC 3261 §25.1).
     @usableFromInline static let wordTable: [Bool] = makeTable { byte in
         isAlphanumeric(byte) || "-.!%*_+`'~()<>:\\\"/[]?{}".utf8.contains(byte)
     }
 
-    @inlinable static func isToken(_ byte: UInt8) -> Bool { tokenTable[Int(byte)] }
-    @inlinable static func isUnreserved(_ byte: UInt8) -> Bool { unreservedTable[Int(byte)] }
+    // Classified with switches rather than the tables above on the hot path: a global table
+    // costs a lazy-initialisation check on every access.
+    @inlinable static func isToken(_ byte: UInt8) -> Bool {
+        switch byte {
+        case 48...57, 65...90, 97...122: return true
+        case UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "!"), UInt8(ascii: "%"), UInt8(ascii: "*"), UInt8(ascii: "_"),
+            UInt8(ascii: "+"), UInt8(ascii: "`"), UInt8(ascii: "'"), UInt8(ascii: "~"):
+            return true
+        default: return false
+        }
+    }
+    @inlinable static func isUnreserved(_ byte: UInt8) -> Bool {
+        switch byte {
+        case 48...57, 65...90, 97...122: return true
+        case UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "!"), UInt8(ascii: "~"), UInt8(ascii: "*"),
+            UInt8(ascii: "'"), UInt8(ascii: "("), UInt8(ascii: ")"):
+            return true
+        default: return false
+        }
+    }
     @inlinable static func isWord(_ byte: UInt8) -> Bool { wordTable[Int(byte)] }
+
+    /// ASCII case-insensitive equality of two strings, without allocating lowercased copies.
+    @inlinable static func equalsIgnoringCase(_ left: String, _ right: String) -> Bool {
+        let a = left.utf8
+        let b = right.utf8
+        guard a.count == b.count else { return false }
+        return zip(a, b).allSatisfy { lowercased($0) == lowercased($1) }
+    }
 
     static func makeTable(_ predicate: (UInt8) -> Bool) -> [Bool] {
         (0...255).map { predicate(UInt8($0)) }

@@ -87,7 +87,7 @@ public struct SIPParameter: Sendable, Hashable {
 extension [SIPParameter] {
     /// The value of the first parameter named `name`; `.some(nil)` for a flag parameter.
     public func value(of name: String) -> String?? {
-        for parameter in self where parameter.name.lowercased() == name.lowercased() {
+        for parameter in self where ASCII.equalsIgnoringCase(parameter.name, name) {
             return .some(parameter.value)
         }
         return .none
@@ -96,7 +96,7 @@ extension [SIPParameter] {
     public func contains(_ name: String) -> Bool { self.value(of: name) != nil }
 
     public mutating func set(_ name: String, _ value: String?) {
-        if let index = self.firstIndex(where: { $0.name.lowercased() == name.lowercased() }) {
+        if let index = self.firstIndex(where: { ASCII.equalsIgnoringCase($0.name, name) }) {
             self[index].value = value
         } else {
             self.append(SIPParameter(name, value))
@@ -104,7 +104,7 @@ extension [SIPParameter] {
     }
 
     public mutating func remove(_ name: String) {
-        self.removeAll { $0.name.lowercased() == name.lowercased() }
+        self.removeAll { ASCII.equalsIgnoringCase($0.name, name) }
     }
 
     /// `;name=value;flag` as written on the wire.

@@ -74,14 +74,20 @@ public struct MediaType: Sendable, Hashable, CustomStringConvertible {
 enum DecimalParsing {
     /// `1*DIGIT` with surrounding whitespace; nil when not a number. Values beyond `limit`
     /// are clamped to it (RFC 3261 §20.19: an overlarge Expires is treated as the maximum).
-    static func parse(_ bytes: [UInt8], limit: UInt64) -> UInt64? {
-        let trimmed = HeaderValueSplitter.trimmed(bytes[...])
-        guard !trimmed.isEmpty, trimmed.allSatisfy(ASCII.isDigit) else { return nil }
+    static func parse<C: BidirectionalCollection>(_ bytes: C, limit: UInt64) -> UInt64? where C.Element == UInt8 {
+        var start = bytes.startIndex
+        var end = bytes.endIndex
+        while start < end, ASCII.isWhitespace(bytes[start]) { start = bytes.index(after: start) }
+        while end > start, ASCII.isWhitespace(bytes[bytes.index(before: end)]) { end = bytes.index(before: end) }
+        guard start < end else { return nil }
         var value: UInt64 = 0
-        for byte in trimmed {
-            value = value * 10 + UInt64(byte - 48)
-            if value > limit { return limit }
+        var index = start
+        while index < end {
+            let byte = bytes[index]
+            guard ASCII.isDigit(byte) else { return nil }
+            if value <= limit { value = value * 10 + UInt64(byte - 48) }
+            index = bytes.index(after: index)
         }
-        return value
+        return min(value, limit)
     }
 }

@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Explicit limits on what the parser accepts (RFC 3261 §18.1.1 leaves them to the server).
 public struct SIPParserLimits: Sendable, Equatable {
     public var maxMessageSize: Int
@@ -26,14 +34,12 @@ public enum SIPMessageParser {
         let split: SplitMessage
         do {
             split = try bytes.withUnsafeBufferPointer { buffer throws(SIPParseError) in
-                try Self.split(buffer, limits: limits)
+                try Self.split(buffer, bytes: bytes, limits: limits)
             }
         } catch {
             throw SIPParseFailure(error: error, partialRequest: nil, isResponse: false)
         }
-        let headers = SIPHeaders(fields: split.fields.map { raw in
-            SIPHeaderField(known: raw.known, line: bytes[raw.lineStart..<raw.lineEnd], nameEnd: raw.nameEnd, valueStart: raw.valueStart)
-        })
+        let headers = SIPHeaders(fields: split.fields)
         var firstError = split.error
         if firstError == nil, bytes.count > limits.maxMessageSize {
             firstError = SIPParseError(.messageTooLarge, "Message Too Large: over \(limits.maxMessageSize) bytes")
@@ -77,7 +83,7 @@ public enum SIPMessageParser {
         var result: Int?
         for field in headers.fields where field.known == .contentLength {
             guard result == nil else { throw SIPParseError(.duplicateHeader, "Multiple Content-Length headers") }
-            guard let value = DecimalParsing.parse(field.valueBytes, limit: UInt64(Int32.max)) else {
+            guard let value = DecimalParsing.parse(field.rawValue, limit: UInt64(Int32.max)) else {
                 throw SIPParseError(.malformedHeaderValue, "Malformed Content-Length header")
             }
             result = Int(value)
@@ -92,17 +98,9 @@ public enum SIPMessageParser {
         case malformedResponse
     }
 
-    struct RawField {
-        var known: KnownHeader?
-        var lineStart: Int
-        var lineEnd: Int
-        var nameEnd: Int
-        var valueStart: Int
-    }
-
     struct SplitMessage {
         var startLine: StartLine
-        var fields: [RawField]
+        var fields: [SIPHeaderField]
         var bodyStart: Int
         var error: SIPParseError?
     }
@@ -111,19 +109,19 @@ public enum SIPMessageParser {
     /// and the end of its content with a preceding CR removed.
     @inline(__always)
     static func lineEnd(_ buffer: UnsafeBufferPointer<UInt8>, from start: Int) -> (content: Int, next: Int)? {
-        var index = start
-        let count = buffer.count
-        while index < count {
-            if buffer[index] == ASCII.lf {
-                let content = index > start && buffer[index - 1] == ASCII.cr ? index - 1 : index
-                return (content, index + 1)
-            }
-            index += 1
-        }
-        return nil
+        guard start < buffer.count, let base = buffer.baseAddress,
+            let found = memchr(base + start, Int32(ASCII.lf), buffer.count - start)
+        else { return nil }
+        // memchr is vectorised: the line scan is most of the work of splitting a message.
+        let index = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+        let content = index > start && buffer[index - 1] == ASCII.cr ? index - 1 : index
+        return (content, index + 1)
     }
 
-    static func split(_ buffer: UnsafeBufferPointer<UInt8>, limits: SIPParserLimits) throws(SIPParseError) -> SplitMessage {
+    /// `buffer` is `bytes`' storage: scanning uses the pointer, fields keep slices of the array.
+    static func split(
+        _ buffer: UnsafeBufferPointer<UInt8>, bytes: [UInt8], limits: SIPParserLimits
+    ) throws(SIPParseError) -> SplitMessage {
         var index = 0
         // RFC 3261 §7.5: CRLFs before the start line are ignored.
         while index < buffer.count, buffer[index] == ASCII.cr || buffer[index] == ASCII.lf { index += 1 }
@@ -132,14 +130,24 @@ public enum SIPMessageParser {
         }
         var error: SIPParseError?
         let startLine = Self.parseStartLine(buffer, start: index, end: first.content, error: &error)
-        var fields = [RawField]()
-        fields.reserveCapacity(16)
+        var fields = [SIPHeaderField]()
+        fields.reserveCapacity(20)
+        // The field being read: kept open until the next line shows whether it is folded.
+        var pending: (known: KnownHeader?, start: Int, end: Int, nameEnd: Int, valueStart: Int)?
+        func closePending() {
+            if let field = pending {
+                fields.append(
+                    SIPHeaderField(known: field.known, line: bytes[field.start..<field.end], nameEnd: field.nameEnd, valueStart: field.valueStart))
+                pending = nil
+            }
+        }
         index = first.next
         var bodyStart = buffer.count
         var terminated = false
         while index < buffer.count {
             let line = Self.lineEnd(buffer, from: index) ?? (buffer.count, buffer.count)
             if line.content == index {
+                closePending()
                 bodyStart = line.next
                 terminated = true
                 break
@@ -147,14 +155,15 @@ public enum SIPMessageParser {
             let byte = buffer[index]
             if byte == ASCII.space || byte == ASCII.tab {
                 // Folded continuation of the previous header line (RFC 3261 §7.3.1).
-                if fields.isEmpty {
+                if pending == nil {
                     error = error ?? SIPParseError(.malformedHeader, "Malformed header: continuation line without a header")
                 } else {
-                    fields[fields.count - 1].lineEnd = line.content
+                    pending?.end = line.content
                 }
                 index = line.next
                 continue
             }
+            closePending()
             if fields.count >= limits.maxHeaderCount {
                 error = error ?? SIPParseError(.tooManyHeaders, "Too many headers: more than \(limits.maxHeaderCount)")
                 break
@@ -171,14 +180,19 @@ public enum SIPMessageParser {
             var valueStart = colon + 1
             while valueStart < line.content, ASCII.isWhitespace(buffer[valueStart]) { valueStart += 1 }
             let known = KnownHeader.identify(UnsafeBufferPointer(rebasing: buffer[index..<nameEnd]))
-            fields.append(RawField(known: known, lineStart: index, lineEnd: line.content, nameEnd: nameEnd, valueStart: valueStart))
+            pending = (known, index, line.content, nameEnd, valueStart)
             index = line.next
         }
+        closePending()
         if !terminated, error == nil {
             error = SIPParseError(.headersIncomplete, "Incomplete header section: no empty line after the headers")
         }
         return SplitMessage(startLine: startLine, fields: fields, bodyStart: min(bodyStart, buffer.count), error: error)
     }
+
+    static let sipVersion = Array("sip/2.0".utf8)
+    static let sipVersionSpace = Array("sip/2.0 ".utf8)
+    static let sipSlash = Array("sip/".utf8)
 
     /// `Request-Line = Method SP Request-URI SP SIP-Version` and
     /// `Status-Line = SIP-Version SP Status-Code SP Reason-Phrase` (RFC 3261 §7.1, §7.2).
@@ -204,8 +218,8 @@ public enum SIPMessageParser {
         let uri = (firstSpace + 1)..<lastSpace
         if version.isEmpty {
             error = SIPParseError(.malformedStartLine, "Malformed Request-Line: trailing whitespace")
-        } else if !ASCII.equalsIgnoringCase(version, Array("sip/2.0".utf8)) {
-            if version.count > 4, ASCII.equalsIgnoringCase(version.prefix(4), Array("sip/".utf8)) {
+        } else if !ASCII.equalsIgnoringCase(version, Self.sipVersion) {
+            if version.count > 4, ASCII.equalsIgnoringCase(version.prefix(4), Self.sipSlash) {
                 error = SIPParseError(.unsupportedVersion, "Version Not Supported")
             } else {
                 error = SIPParseError(.malformedStartLine, "Malformed Request-Line: bad SIP-Version")
@@ -218,7 +232,7 @@ public enum SIPMessageParser {
 
     static func parseStatusLine(_ line: UnsafeBufferPointer<UInt8>, error: inout SIPParseError?) -> StartLine {
         // "SIP/2.0 " + 3 digits + SP (the reason phrase may be empty, RFC 4475 §3.1.1.13).
-        guard line.count >= 11, ASCII.equalsIgnoringCase(line[0..<8], Array("sip/2.0 ".utf8)),
+        guard line.count >= 11, ASCII.equalsIgnoringCase(line[0..<8], Self.sipVersionSpace),
             ASCII.isDigit(line[8]), ASCII.isDigit(line[9]), ASCII.isDigit(line[10]),
             line.count == 11 || line[11] == ASCII.space
         else {
