@@ -32,6 +32,7 @@ let package = Package(
             dependencies: ["SIPCore", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),
+        .target(name: "PresenceDocuments", swiftSettings: strict),
         .target(name: "HeraldStore", dependencies: ["SIPCore"], swiftSettings: strict),
         .target(
             name: "HeraldStoreSQLite",
@@ -57,7 +58,7 @@ let package = Package(
         .target(
             name: "HeraldEngine",
             dependencies: [
-                "SIPCore", "SIPProtocol", "HeraldStore",
+                "SIPCore", "SIPProtocol", "HeraldStore", "PresenceDocuments",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -109,6 +110,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "SIPCoreTests", dependencies: ["SIPCore", "SIPTesting"], swiftSettings: strict),
+        .testTarget(name: "PresenceDocumentsTests", dependencies: ["PresenceDocuments"], swiftSettings: strict),
         .testTarget(name: "SIPProtocolTests", dependencies: ["SIPProtocol", "SIPTesting"], swiftSettings: strict),
         .testTarget(
             name: "HeraldStoreTests",

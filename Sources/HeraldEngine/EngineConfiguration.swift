@@ -17,12 +17,19 @@ public struct EngineConfiguration: Sendable {
     public var registrar: RegistrarPolicy
     public var limits: SIPParserLimits
     public var serverName: String
+    /// Policy for watchers of presentities without rules of their own.
+    public var defaultPolicy: DefaultAuthorizationPolicy
+    /// `host:port` Herald puts in Via and Contact for each transport (the listener's address).
+    public var sentBy: [SIPTransportKind: String]
 
     public init(
         domains: [String], listenAddresses: [String], authMode: AuthMode = .digest,
         timers: TransactionTimerSettings = TransactionTimerSettings(), registrar: RegistrarPolicy = RegistrarPolicy(),
-        limits: SIPParserLimits = SIPParserLimits(), serverName: String = "Herald"
+        limits: SIPParserLimits = SIPParserLimits(), serverName: String = "Herald",
+        defaultPolicy: DefaultAuthorizationPolicy = .confirm, sentBy: [SIPTransportKind: String] = [:]
     ) {
+        self.defaultPolicy = defaultPolicy
+        self.sentBy = sentBy
         self.domains = domains
         self.listenAddresses = listenAddresses
         self.authMode = authMode
@@ -36,9 +43,12 @@ public struct EngineConfiguration: Sendable {
     /// registrar stores and returns Path (RFC 3327 §5.3).
     public var capabilities: ServerCapabilities {
         ServerCapabilities(
-            allow: [.invite, .ack, .cancel, .bye, .options, .register, .message, .info, .update, .prack, .refer, .notify],
-            accept: ["application/sdp"],
+            allow: [
+                .invite, .ack, .cancel, .bye, .options, .register, .subscribe, .notify, .publish, .message, .info, .update,
+                .prack, .refer,
+            ],
+            accept: ["application/sdp", "application/pidf+xml", "application/simple-message-summary"],
             supported: ["path"],
-            allowEvents: [])
+            allowEvents: EventPackage.all.map(\.name))
     }
 }

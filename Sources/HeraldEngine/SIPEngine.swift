@@ -12,7 +12,7 @@ import SIPProtocol
 public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
     // @unchecked: every mutable property is touched only on `loop` (checked with preconditions).
     public let loop: any EventLoop
-    let configuration: EngineConfiguration
+    private(set) var configuration: EngineConfiguration
     let identity: ServerIdentity
     let sink: any OutboundSink
     let store: any HeraldStore
@@ -22,7 +22,13 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
     var transactions: [ServerTransactionKey: ServerTransactionEntry] = [:]
     var mergedRequests: [MergedRequestKey: ServerTransactionKey] = [:]
     var registrarQueues: [String: EventLoopFuture<Void>] = [:]
-    public private(set) var statistics = EngineStatistics()
+    var clientTransactions: [String: ClientTransactionEntry] = [:]
+    var subscriptions: [String: SubscriptionEntry] = [:]
+    /// Subscription ids by `event|resource`, for fan-out on state changes.
+    var subscriptionsByResource: [String: Set<String>] = [:]
+    var publicationTimers: [String: Scheduled<Void>] = [:]
+    var publicationSequence: Int64 = 0
+    public internal(set) var statistics = EngineStatistics()
 
     public init(
         configuration: EngineConfiguration, loop: any EventLoop, sink: any OutboundSink, store: any HeraldStore, logger: Logger,
@@ -37,6 +43,12 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
         self.logger = logger
         self.now = now
         self.wallClock = wallClock
+    }
+
+    /// Records the addresses the listeners actually bound (port 0 resolved), for Via and Contact.
+    public func setSentBy(_ sentBy: [SIPTransportKind: String]) {
+        self.loop.preconditionInEventLoop()
+        self.configuration.sentBy = sentBy
     }
 
     public var activeTransactionCount: Int {
@@ -67,9 +79,7 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
         }
         switch message {
         case .response(let response):
-            // No client transactions originate here yet: a stray response is dropped (§17.1.3).
-            self.statistics.responsesDropped += 1
-            self.logger.debug("dropping response without transaction", metadata: ["status": "\(response.statusCode)"])
+            self.handleResponse(response)
         case .request(let request):
             self.handle(request, packet: packet)
         }
@@ -164,6 +174,10 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
             self.handleCancel(entry)
             return
         }
+        if request.method == .subscribe, essentials.to.tag != nil {
+            self.subscribeInDialog(entry)
+            return
+        }
         self.dispatch(entry)
     }
 
@@ -241,6 +255,14 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
             self.respond(entry, status: 200, headers: self.capabilityHeaders())
         case .register:
             self.register(entry)
+        case .routeToUser where self.configuration.authMode == .digest && [.subscribe, .publish].contains(entry.request.method):
+            // Digest authentication (RFC 3261 §22) is not implemented yet: refuse rather than
+            // serve or accept presence state for unauthenticated users.
+            self.respond(entry, status: 403, reason: "Forbidden: digest authentication not available, run with --auth none")
+        case .routeToUser(let uri) where entry.request.method == .subscribe:
+            self.subscribe(entry, resource: uri)
+        case .routeToUser(let uri) where entry.request.method == .publish:
+            self.publish(entry, resource: uri)
         case .routeToUser(let uri):
             self.routeToUser(entry, uri: uri)
         case .absorbAck:
@@ -395,4 +417,7 @@ public struct EngineStatistics: Sendable, Equatable {
     public var responsesDropped = 0
     public var malformedMessages = 0
     public var retransmissionsAbsorbed = 0
+    public var notifiesSent = 0
+    public var notifiesFailed = 0
+    public var publications = 0
 }

@@ -1,3 +1,4 @@
+import Foundation
 import HeraldEngine
 import Hummingbird
 import Logging
@@ -6,9 +7,24 @@ import Logging
 public enum HeraldHTTPApplication {
     /// - Parameter isHealthy: true while listeners and store are up.
     public static func make(
-        host: String, port: Int, logger: Logger, isHealthy: @escaping @Sendable () async -> Bool
+        host: String, port: Int, logger: Logger, engine: SIPEngine, isHealthy: @escaping @Sendable () async -> Bool
     ) -> some ApplicationProtocol {
         let router = Router()
+        // RFC 3842 state from a voicemail system: the body is an application/simple-message-summary.
+        router.post("api/mwi/:aor") { request, context -> Response in
+            let aor = try context.parameters.require("aor")
+            let buffer = try await request.body.collect(upTo: 64 * 1024)
+            let status = try await engine.publishMessageSummary(mailbox: aor.removingPercentEncoding ?? aor, body: Array(buffer.readableBytesView)).get()
+            let text: String
+            switch status {
+            case 200: text = "stored\n"
+            case 404: text = "not a mailbox of a served domain\n"
+            default: text = "malformed message summary\n"
+            }
+            return Response(
+                status: HTTPResponse.Status(code: status), headers: [.contentType: "text/plain"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+        }
         router.get("healthz") { _, _ -> Response in
             let healthy = await isHealthy()
             return Response(

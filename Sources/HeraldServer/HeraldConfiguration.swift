@@ -22,6 +22,7 @@ public struct HeraldConfiguration: Sendable {
     public var maxMessageSize = 65_535
     public var maxHeaders = 128
     public var tcpIdleTimeoutSeconds = 300
+    public var defaultPolicy: DefaultAuthorizationPolicy = .confirm
 
     public init() {}
 
@@ -38,6 +39,7 @@ public struct HeraldConfiguration: Sendable {
         var max_message_size: Int?
         var max_headers: Int?
         var tcp_idle_timeout: Int?
+        var default_policy: String?
     }
 
     /// Applies a YAML config file over the current values.
@@ -65,6 +67,14 @@ public struct HeraldConfiguration: Sendable {
         if let size = file.max_message_size { try self.setMaxMessageSize(size) }
         if let headers = file.max_headers { try self.setMaxHeaders(headers) }
         if let timeout = file.tcp_idle_timeout { try self.setIdleTimeout(timeout) }
+        if let policy = file.default_policy { try self.setDefaultPolicy(policy) }
+    }
+
+    public mutating func setDefaultPolicy(_ value: String) throws(ConfigurationError) {
+        guard let policy = DefaultAuthorizationPolicy(rawValue: value.lowercased()) else {
+            throw .invalidValue("default-policy", "'\(value)': expected allow, confirm or block")
+        }
+        self.defaultPolicy = policy
     }
 
     public mutating func setDomains(_ domains: [String]) throws(ConfigurationError) {

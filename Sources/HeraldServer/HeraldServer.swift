@@ -30,7 +30,7 @@ public final class HeraldServer: Service, Sendable {
             configuration: EngineConfiguration(
                 domains: configuration.domains, listenAddresses: configuration.listeners.map(\.host), authMode: configuration.authMode,
                 limits: SIPParserLimits(maxMessageSize: configuration.maxMessageSize, maxHeaderCount: configuration.maxHeaders),
-                serverName: "Herald/\(HeraldVersion.current)"),
+                serverName: "Herald/\(HeraldVersion.current)", defaultPolicy: configuration.defaultPolicy),
             loop: engineLoop, sink: sink, store: store, logger: logger)
         let transports = try SIPTransportManager(
             configuration: SIPTransportConfiguration(
@@ -41,6 +41,14 @@ public final class HeraldServer: Service, Sendable {
             group: group, datagramLoop: engineLoop, receiver: engine, logger: logger)
         sink.bind(transports)
         try await transports.start()
+        var sentBy = [SIPTransportKind: String]()
+        for (spec, address) in transports.boundListeners where sentBy[spec.transport] == nil {
+            let host = spec.host.contains(":") ? "[\(spec.host)]" : spec.host
+            sentBy[spec.transport] = "\(host):\(address.port ?? spec.port)"
+        }
+        let boundSentBy = sentBy
+        try await engineLoop.submit { engine.setSentBy(boundSentBy) }.get()
+        _ = try await engine.restore().get()
         return HeraldServer(configuration: configuration, engine: engine, transports: transports, store: store, logger: logger)
     }
 
@@ -113,7 +121,7 @@ public enum HeraldRunner {
             throw error
         }
         let http = HeraldHTTPApplication.make(
-            host: configuration.httpHost, port: configuration.httpPort, logger: logger, isHealthy: { server.isHealthy })
+            host: configuration.httpHost, port: configuration.httpPort, logger: logger, engine: server.engine, isHealthy: { server.isHealthy })
         let services = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [

@@ -52,5 +52,41 @@ public actor InMemoryHeraldStore: HeraldStore {
         self.bindingsByAOR.values.flatMap { $0 }
     }
 
+    // MARK: Publications and subscriptions
+
+    private var publicationsByTag: [String: PublicationRecord] = [:]
+    private var subscriptionsByID: [String: SubscriptionRecord] = [:]
+
+    public func publications(resource: String, event: String) -> [PublicationRecord] {
+        self.publicationsByTag.values.filter { $0.resource == resource && $0.event == event }.sorted { $0.sequence < $1.sequence }
+    }
+
+    public func publication(entityTag: String) -> PublicationRecord? { self.publicationsByTag[entityTag] }
+
+    public func savePublication(_ record: PublicationRecord, replacing: String?) {
+        if let replacing { self.publicationsByTag[replacing] = nil }
+        self.publicationsByTag[record.entityTag] = record
+    }
+
+    public func removePublication(entityTag: String) -> PublicationRecord? {
+        self.publicationsByTag.removeValue(forKey: entityTag)
+    }
+
+    public func removeExpiredPublications(now: Int64) -> [PublicationRecord] {
+        let expired = self.publicationsByTag.values.filter { $0.expiresAt <= now }
+        for record in expired { self.publicationsByTag[record.entityTag] = nil }
+        return expired.sorted { $0.sequence < $1.sequence }
+    }
+
+    public func allPublications() -> [PublicationRecord] {
+        self.publicationsByTag.values.sorted { $0.sequence < $1.sequence }
+    }
+
+    public func saveSubscription(_ record: SubscriptionRecord) { self.subscriptionsByID[record.id] = record }
+    public func removeSubscription(id: String) { self.subscriptionsByID[id] = nil }
+    public func allSubscriptions() -> [SubscriptionRecord] {
+        self.subscriptionsByID.values.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
+    }
+
     public func close() {}
 }

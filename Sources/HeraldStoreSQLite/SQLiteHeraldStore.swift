@@ -6,7 +6,7 @@ import SQLiteNIO
 /// The embedded default store: one SQLite file in the data directory, in WAL mode with full
 /// synchronous commits, so that an acknowledged change survives `kill -9` and power loss.
 public actor SQLiteHeraldStore: HeraldStore {
-    private let connection: SQLiteConnection
+    let connection: SQLiteConnection
     private let lock = AsyncSerialLock()
     public nonisolated let path: String
 
@@ -56,7 +56,7 @@ public actor SQLiteHeraldStore: HeraldStore {
         return rows.first?.column("version")?.integer ?? 0
     }
 
-    private func transaction<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+    func transaction<T: Sendable>(_ body: () async throws -> T) async throws -> T {
         await self.lock.acquire()
         do {
             _ = try await self.connection.query("BEGIN IMMEDIATE")
@@ -71,7 +71,7 @@ public actor SQLiteHeraldStore: HeraldStore {
         }
     }
 
-    private func read<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+    func read<T: Sendable>(_ body: () async throws -> T) async throws -> T {
         await self.lock.acquire()
         do {
             let result = try await body()

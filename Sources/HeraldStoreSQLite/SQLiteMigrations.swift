@@ -33,5 +33,45 @@ enum SQLiteMigrations {
             """,
             "CREATE INDEX bindings_expiry ON bindings (expires_at)",
         ],
+        // 3: event state publications and subscriptions.
+        [
+            """
+            CREATE TABLE publications (
+                entity_tag TEXT PRIMARY KEY,
+                resource TEXT NOT NULL,
+                event TEXT NOT NULL,
+                content_type TEXT NOT NULL,
+                body BLOB NOT NULL,
+                expires_at INTEGER NOT NULL,
+                sequence INTEGER NOT NULL
+            )
+            """,
+            "CREATE INDEX publications_resource ON publications (resource, event)",
+            "CREATE INDEX publications_expiry ON publications (expires_at)",
+            """
+            CREATE TABLE subscriptions (
+                id TEXT PRIMARY KEY,
+                event TEXT NOT NULL,
+                event_id TEXT,
+                resource TEXT NOT NULL,
+                resource_uri TEXT NOT NULL,
+                watcher TEXT NOT NULL,
+                watcher_address TEXT NOT NULL,
+                watcher_display_name TEXT,
+                call_id TEXT NOT NULL,
+                local_tag TEXT NOT NULL,
+                remote_tag TEXT NOT NULL,
+                remote_target TEXT NOT NULL,
+                route_set TEXT NOT NULL,
+                local_cseq_reserved INTEGER NOT NULL,
+                remote_cseq INTEGER NOT NULL,
+                expires_at INTEGER NOT NULL,
+                status TEXT NOT NULL,
+                authorization TEXT NOT NULL,
+                destination TEXT NOT NULL,
+                created_at INTEGER NOT NULL
+            )
+            """,
+        ],
     ]
 }

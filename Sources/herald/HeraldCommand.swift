@@ -70,6 +70,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("tcp-idle-timeout"), help: "Seconds before an idle TCP/TLS connection is closed (default 300).")
     var tcpIdleTimeout: Int?
 
+    @Option(name: .customLong("default-policy"), help: "Watchers of presentities without rules: allow, confirm (default) or block.")
+    var defaultPolicy: String?
+
     func resolvedConfiguration() throws -> HeraldConfiguration {
         var configuration = try self.store.configuration()
         if !self.domains.isEmpty { try configuration.setDomains(self.domains) }
@@ -82,6 +85,7 @@ struct Serve: AsyncParsableCommand {
         if let size = self.maxMessageSize { try configuration.setMaxMessageSize(size) }
         if let headers = self.maxHeaders { try configuration.setMaxHeaders(headers) }
         if let timeout = self.tcpIdleTimeout { try configuration.setIdleTimeout(timeout) }
+        if let policy = self.defaultPolicy { try configuration.setDefaultPolicy(policy) }
         return configuration
     }
 

@@ -87,6 +87,11 @@ public enum CoreRequestRules {
         if method == .register, isLocal {
             return Self.checkRequire(request, capabilities: capabilities) ?? .register
         }
+        // The presence server is the UAS for SUBSCRIBE and PUBLISH to its users (RFC 3856 §4):
+        // nothing is forwarded, so only the UAS checks apply.
+        if isLocal, uri.user != nil, method == .subscribe || method == .publish {
+            return Self.checkRequire(request, capabilities: capabilities) ?? .routeToUser(uri)
+        }
         let addressedToServer = isLocal && uri.user == nil
         if !addressedToServer {
             // §16.3 step 3: a request that would be forwarded with no hops left.

@@ -1,0 +1,57 @@
+import SIPProtocol
+
+/// An event package the notifier serves (RFC 6665 §7): its name, the body type of its
+/// NOTIFYs, what PUBLISH may carry, its expiry limits and who may subscribe.
+public struct EventPackage: Sendable {
+    public enum Kind: Sendable { case presence, watcherInfo, messageSummary }
+
+    public let kind: Kind
+    public let name: String
+    public let notifyContentType: String
+    /// Body types accepted in PUBLISH; empty when the package's state is not published.
+    public let publishContentTypes: [String]
+    public let subscriptionExpiry: PublicationPolicy
+    public let publicationExpiry: PublicationPolicy
+    /// Only the resource's owner may subscribe (watcher information, RFC 3857 §5.1; message
+    /// summaries, RFC 3842 §6).
+    public let ownerOnly: Bool
+
+    /// RFC 3856 presence, PIDF bodies (RFC 3863).
+    public static let presence = EventPackage(
+        kind: .presence, name: "presence", notifyContentType: "application/pidf+xml", publishContentTypes: ["application/pidf+xml"],
+        subscriptionExpiry: PublicationPolicy(minExpires: 60, maxExpires: 86_400, defaultExpires: 3_600),
+        publicationExpiry: PublicationPolicy(minExpires: 60, maxExpires: 86_400, defaultExpires: 3_600), ownerOnly: false)
+
+    /// RFC 3857 watcher information for presence (RFC 3858 bodies).
+    public static let presenceWatcherInfo = EventPackage(
+        kind: .watcherInfo, name: "presence.winfo", notifyContentType: "application/watcherinfo+xml", publishContentTypes: [],
+        subscriptionExpiry: PublicationPolicy(minExpires: 60, maxExpires: 86_400, defaultExpires: 3_600),
+        publicationExpiry: PublicationPolicy(), ownerOnly: true)
+
+    /// RFC 3842 message waiting indication.
+    public static let messageSummary = EventPackage(
+        kind: .messageSummary, name: "message-summary", notifyContentType: "application/simple-message-summary",
+        publishContentTypes: ["application/simple-message-summary"],
+        subscriptionExpiry: PublicationPolicy(minExpires: 60, maxExpires: 86_400, defaultExpires: 3_600),
+        publicationExpiry: PublicationPolicy(minExpires: 60, maxExpires: 31_536_000, defaultExpires: 86_400), ownerOnly: true)
+
+    public static let all: [EventPackage] = [.presence, .presenceWatcherInfo, .messageSummary]
+
+    public static func named(_ name: String) -> EventPackage? {
+        Self.all.first { $0.name == name.lowercased() }
+    }
+}
+
+/// The answer for watchers of a presentity that has no rules of its own (RFC 3856 §5.1 leaves it
+/// to policy): `confirm` keeps them pending until the presentity decides.
+public enum DefaultAuthorizationPolicy: String, Sendable, CaseIterable {
+    case allow, confirm, block
+
+    var authorization: SubscriptionAuthorization {
+        switch self {
+        case .allow: return .allow
+        case .confirm: return .pending
+        case .block: return .reject
+        }
+    }
+}

@@ -1,0 +1,73 @@
+import NIOCore
+import SIPCore
+import SIPProtocol
+
+extension SIPEngine {
+    /// Sends a non-INVITE request in a client transaction (RFC 3261 §17.1.2): retransmitted on
+    /// Timer E over UDP, given up on Timer F. `completion` runs once, on the engine loop.
+    func sendRequest(_ request: SIPRequest, branch: String, to destination: SIPDestination, completion: @escaping (SIPResponse?) -> Void) {
+        self.loop.preconditionInEventLoop()
+        var machine = ClientNonInviteTransaction(reliableTransport: destination.transport.isReliable, settings: self.configuration.timers)
+        let entry = ClientTransactionEntry(
+            branch: branch, machine: machine, bytes: SIPSerializer.serialize(request), destination: destination, completion: completion)
+        let actions = machine.start(now: self.instant)
+        entry.machine = machine
+        self.clientTransactions[branch] = entry
+        self.apply(actions, to: entry, response: nil)
+    }
+
+    /// A response arrived: find its client transaction by the topmost Via branch (§17.1.3).
+    func handleResponse(_ response: SIPResponse) {
+        guard (try? response.validate()) != nil, let branch = try? response.topVia().branch,
+            let entry = self.clientTransactions[branch]
+        else {
+            self.statistics.responsesDropped += 1
+            return
+        }
+        let actions = entry.machine.responseReceived(statusCode: response.statusCode, now: self.instant)
+        self.apply(actions, to: entry, response: response)
+    }
+
+    func apply(_ actions: [ClientNonInviteTransaction.Action], to entry: ClientTransactionEntry, response: SIPResponse?) {
+        for action in actions {
+            switch action {
+            case .sendRequest, .retransmitRequest:
+                let branch = entry.branch
+                self.sink.send(entry.bytes, to: entry.destination) { [weak self] result in
+                    guard case .failure = result, let self else { return }
+                    self.loop.execute {
+                        guard let entry = self.clientTransactions[branch] else { return }
+                        self.apply(entry.machine.transportFailed(now: self.instant), to: entry, response: nil)
+                    }
+                }
+            case .passResponseToTU:
+                if let response, response.isFinal, !entry.completed {
+                    entry.completed = true
+                    entry.completion(response)
+                }
+            case .notifyTimeout, .notifyTransportError:
+                if !entry.completed {
+                    entry.completed = true
+                    entry.completion(nil)
+                }
+            case .scheduleTimer(let timer, let at):
+                entry.timers[timer.name]?.cancel()
+                let branch = entry.branch
+                let deadline = NIODeadline.uptimeNanoseconds(UInt64(max(0, at.nanosecondsSinceStart)))
+                entry.timers[timer.name] = self.loop.scheduleTask(deadline: deadline) { [weak self] in
+                    guard let self, let entry = self.clientTransactions[branch] else { return }
+                    entry.timers[timer.name] = nil
+                    self.apply(entry.machine.timerFired(timer, now: self.instant), to: entry, response: nil)
+                }
+            case .cancelTimer(let name):
+                entry.timers.removeValue(forKey: name)?.cancel()
+            case .terminate:
+                for timer in entry.timers.values { timer.cancel() }
+                entry.timers.removeAll()
+                self.clientTransactions[entry.branch] = nil
+            }
+        }
+    }
+
+    static func makeBranch() -> String { Via.magicCookie + Self.makeTag() + Self.makeTag() }
+}

@@ -1,0 +1,162 @@
+import Foundation
+import HeraldStore
+import NIOCore
+import PresenceDocuments
+import SIPCore
+import SIPProtocol
+
+extension SIPEngine {
+    /// Builds and sends one NOTIFY in the subscription's dialog (RFC 6665 §4.2.2, RFC 3261 §12.2.1.1).
+    /// The body is computed when the NOTIFY leaves, so it always carries the latest state.
+    func sendNotify(_ subscription: SubscriptionEntry, state: SubscriptionStateHeader, withState: Bool) {
+        let id = subscription.record.id
+        let cseq = subscription.localCSeq
+        subscription.localCSeq += 1
+        if subscription.localCSeq > subscription.record.localCSeqReserved {
+            // Reserve the next block before using it, so a restart never reuses a CSeq.
+            subscription.record.localCSeqReserved = subscription.localCSeq + Self.cseqReservation
+            self.persist(subscription)
+        }
+        self.stateBody(for: subscription, withState: withState).whenComplete { result in
+            guard self.subscriptions[id] != nil || state.status == .terminated else { return }
+            let body: (String, [UInt8])?
+            switch result {
+            case .success(let value): body = value
+            case .failure(let error):
+                self.logger.error("cannot build NOTIFY body", metadata: ["error": "\(error)"])
+                body = nil
+            }
+            let request = self.notifyRequest(subscription, state: state, cseq: cseq, body: body)
+            let branch = request.1
+            self.statistics.notifiesSent += 1
+            self.sendRequest(request.0, branch: branch, to: subscription.destination) { [weak self] response in
+                guard let self else { return }
+                let retryAfter = response?.headers[SIPHeaderName(.retryAfter)].flatMap { Int($0.prefix { $0.isNumber }) }
+                if response.map({ $0.statusCode >= 300 }) ?? true { self.statistics.notifiesFailed += 1 }
+                let actions = subscription.machine.notifyCompleted(statusCode: response?.statusCode, retryAfter: retryAfter, now: self.instant)
+                self.apply(actions, to: subscription, transaction: nil)
+                if subscription.machine.status == .terminated, state.status != .terminated { self.watcherChanged(subscription) }
+            }
+        }
+    }
+
+    private func notifyRequest(
+        _ subscription: SubscriptionEntry, state: SubscriptionStateHeader, cseq: UInt32, body: (String, [UInt8])?
+    ) -> (SIPRequest, String) {
+        let record = subscription.record
+        let transport = subscription.destination.transport
+        let branch = Self.makeBranch()
+        let sentBy = self.configuration.sentBy[transport] ?? "127.0.0.1"
+        var headers = SIPHeaders()
+        headers.add(SIPHeaderName(.via), "SIP/2.0/\(transport.viaToken) \(sentBy);branch=\(branch);rport")
+        headers.add(SIPHeaderName(.maxForwards), "70")
+        for route in record.routeSet { headers.add(SIPHeaderName(.route), route) }
+        headers.add(SIPHeaderName(.from), "<\(record.resourceURI)>;tag=\(record.localTag)")
+        headers.add(SIPHeaderName(.to), record.watcherAddress + ";tag=\(record.remoteTag)")
+        headers.add(SIPHeaderName(.callID), record.callID)
+        headers.add(SIPHeaderName(.cseq), "\(cseq) NOTIFY")
+        headers.add(SIPHeaderName(.contact), self.contactHeader(for: transport))
+        headers.add(SIPHeaderName(.event), record.event + (record.eventID.map { ";id=\($0)" } ?? ""))
+        headers.add(SIPHeaderName(.subscriptionState), state.description)
+        headers.add(SIPHeaderName(.userAgent), self.configuration.serverName)
+        var bytes: [UInt8] = []
+        if let (contentType, content) = body {
+            headers.add(SIPHeaderName(.contentType), contentType)
+            bytes = content
+        }
+        headers.add(SIPHeaderName(.contentLength), String(bytes.count))
+        let target = (try? SIPURI(parsing: record.remoteTarget)) ?? SIPURI(host: subscription.destination.address.ipAddress ?? "127.0.0.1")
+        return (SIPRequest(method: .notify, uri: target, headers: headers, body: bytes), branch)
+    }
+
+    /// The package's state document for this watcher, or nil for a NOTIFY without body.
+    func stateBody(for subscription: SubscriptionEntry, withState: Bool) -> EventLoopFuture<(String, [UInt8])?> {
+        guard withState else { return self.loop.makeSucceededFuture(nil) }
+        let record = subscription.record
+        let store = self.store
+        let package = subscription.package
+        switch package.kind {
+        case .presence:
+            if subscription.machine.authorization == .politeBlock {
+                // RFC 5025 §3.2.1: a politely blocked watcher sees a neutral document.
+                let neutral = PIDFDocument(entity: record.resourceURI)
+                return self.loop.makeSucceededFuture((package.notifyContentType, neutral.serialized()))
+            }
+            return self.loop.makeFutureWithTask {
+                let publications = try await store.publications(resource: record.resource, event: package.name)
+                let sources = publications.compactMap { publication -> PresenceComposer.Source? in
+                    guard let document = try? PIDFDocument(parsing: publication.body) else { return nil }
+                    return PresenceComposer.Source(document: document, sequence: publication.sequence)
+                }
+                let composed = PresenceComposer.compose(entity: record.resourceURI, sources: sources)
+                return (package.notifyContentType, composed.serialized())
+            }
+        case .messageSummary:
+            return self.loop.makeFutureWithTask {
+                let latest = try await store.publications(resource: record.resource, event: package.name).last
+                return (package.notifyContentType, latest?.body ?? Array(MessageSummary(messagesWaiting: false).text.utf8))
+            }
+        case .watcherInfo:
+            let full = subscription.needsFullState || subscription.changedWatchers.isEmpty
+            subscription.needsFullState = false
+            let watchers = full ? self.watchers(of: record.resource) : Array(subscription.changedWatchers.values).sorted { $0.id < $1.id }
+            subscription.changedWatchers.removeAll()
+            let document = WatcherInfoDocument.document(
+                version: subscription.watcherInfoVersion, state: full ? .full : .partial, resource: record.resourceURI,
+                package: EventPackage.presence.name, watchers: watchers)
+            subscription.watcherInfoVersion += 1
+            return self.loop.makeSucceededFuture((package.notifyContentType, Array(XMLSerializer.serialize(document).utf8)))
+        }
+    }
+
+    // MARK: Watcher information (RFC 3857)
+
+    func watchers(of resource: String) -> [WatcherInfoDocument.Watcher] {
+        let ids = self.subscriptionsByResource[Self.resourceKey(EventPackage.presence.name, resource)] ?? []
+        return ids.compactMap { self.subscriptions[$0].map(self.watcherEntry) }.sorted { $0.id < $1.id }
+    }
+
+    func watcherEntry(_ subscription: SubscriptionEntry) -> WatcherInfoDocument.Watcher {
+        let status: WatcherInfoDocument.Status
+        switch subscription.machine.status {
+        case .active: status = .active
+        case .pending: status = .pending
+        case .terminated: status = .terminated
+        }
+        let watcherURI = (try? NameAddress(parsing: subscription.record.watcherAddress))?.uri.description ?? subscription.record.watcher
+        return WatcherInfoDocument.Watcher(
+            id: Self.watcherID(subscription.record.id), uri: watcherURI, status: status, event: subscription.lastWatcherEvent,
+            displayName: subscription.record.watcherDisplayName,
+            durationSubscribed: Int(max(0, self.wallClock() - subscription.record.createdAt)))
+    }
+
+    /// A short stable id for a watcher's subscription (RFC 3858 `id`).
+    static func watcherID(_ subscriptionID: String) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in subscriptionID.utf8 {
+            hash ^= UInt64(byte)
+            hash &*= 0x100_0000_01b3
+        }
+        return String(hash & 0xffff_ffff, radix: 16)
+    }
+
+    /// A presence subscription changed status: tell the presentity's winfo subscribers (RFC 3857 §3.6).
+    func watcherChanged(_ subscription: SubscriptionEntry) {
+        guard subscription.package.kind == .presence else { return }
+        let watcher = self.watcherEntry(subscription)
+        let key = Self.resourceKey(EventPackage.presenceWatcherInfo.name, subscription.record.resource)
+        for id in self.subscriptionsByResource[key] ?? [] {
+            guard let winfo = self.subscriptions[id] else { continue }
+            winfo.changedWatchers[watcher.id] = watcher
+            self.apply(winfo.machine.stateChanged(now: self.instant), to: winfo, transaction: nil)
+        }
+    }
+
+    /// The published state of `resource` changed: notify its watchers.
+    func resourceStateChanged(event: String, resource: String) {
+        for id in self.subscriptionsByResource[Self.resourceKey(event, resource)] ?? [] {
+            guard let subscription = self.subscriptions[id] else { continue }
+            self.apply(subscription.machine.stateChanged(now: self.instant), to: subscription, transaction: nil)
+        }
+    }
+}

@@ -1,0 +1,180 @@
+import Foundation
+import HeraldStore
+import NIOCore
+import PresenceDocuments
+import SIPCore
+import SIPProtocol
+
+extension SIPEngine {
+    /// PUBLISH (RFC 3903 §6): classify, validate the body, make the change durable, then answer
+    /// 200 with SIP-ETag and Expires, then notify watchers.
+    func publish(_ entry: ServerTransactionEntry, resource uri: SIPURI) {
+        let request = entry.request
+        guard let (package, _) = self.eventPackage(of: request, entry: entry) else { return }
+        guard !package.publishContentTypes.isEmpty else {
+            self.respond(entry, status: 489, headers: [(SIPHeaderName(.allowEvents), "presence, message-summary")])
+            return
+        }
+        let hasBody = !request.body.isEmpty
+        var contentType = package.publishContentTypes[0]
+        if hasBody {
+            guard let type = entry.essentials.contentType, package.publishContentTypes.contains(type.essence) else {
+                self.respond(entry, status: 415, headers: [(SIPHeaderName(.accept), package.publishContentTypes.joined(separator: ", "))])
+                return
+            }
+            contentType = type.essence
+            if let problem = Self.validateBody(Array(request.body), package: package) {
+                self.respond(entry, status: 400, reason: "Bad Request: \(problem)")
+                return
+            }
+        }
+        let kind: PublicationRequest
+        let granted: UInt32
+        do {
+            (kind, granted) = try PublicationRules.classify(
+                ifMatch: request.headers[SIPHeaderName(.sipIfMatch)], expires: request.expires, hasBody: hasBody, policy: package.publicationExpiry)
+        } catch {
+            switch error {
+            case .intervalTooBrief(let minimum):
+                self.respond(entry, status: 423, headers: [(SIPHeaderName(.minExpires), String(minimum))])
+            case .badRequest(let reason):
+                self.respond(entry, status: 400, reason: reason)
+            }
+            return
+        }
+        let resource = uri.addressOfRecord
+        let now = self.wallClock()
+        let store = self.store
+        let body = Array(request.body)
+        let sequence = self.nextPublicationSequence()
+        let newTag = Self.makeTag() + Self.makeTag()
+        let event = package.name
+        let bodyType = contentType
+        self.loop.makeFutureWithTask { () async throws -> PublishOutcome in
+            switch kind {
+            case .initial:
+                let record = PublicationRecord(
+                    entityTag: newTag, resource: resource, event: event, contentType: bodyType, body: body,
+                    expiresAt: now + Int64(granted), sequence: sequence)
+                try await store.savePublication(record, replacing: nil)
+                return .stored(record, replaced: nil, stateChanged: true)
+            case .refresh(let tag), .modify(let tag), .remove(let tag):
+                guard var record = try await store.publication(entityTag: tag), record.resource == resource, record.event == event,
+                    record.expiresAt > now
+                else { return .unknownEntityTag }
+                if case .remove = kind {
+                    _ = try await store.removePublication(entityTag: tag)
+                    return .removed(record)
+                }
+                record.entityTag = newTag
+                record.expiresAt = now + Int64(granted)
+                var changed = false
+                if case .modify = kind {
+                    record.body = body
+                    record.contentType = bodyType
+                    record.sequence = sequence
+                    changed = true
+                }
+                try await store.savePublication(record, replacing: tag)
+                return .stored(record, replaced: tag, stateChanged: changed)
+            }
+        }.whenComplete { result in
+            switch result {
+            case .success(.stored(let record, let replaced, let changed)):
+                if let replaced { self.publicationTimers.removeValue(forKey: replaced)?.cancel() }
+                self.schedulePublicationExpiry(record)
+                self.respond(entry, status: 200, headers: [
+                    (SIPHeaderName(.sipETag), record.entityTag), (SIPHeaderName(.expires), String(granted)),
+                ])
+                self.statistics.publications += 1
+                if changed { self.resourceStateChanged(event: event, resource: resource) }
+            case .success(.removed(let record)):
+                self.publicationTimers.removeValue(forKey: record.entityTag)?.cancel()
+                self.respond(entry, status: 200, headers: [(SIPHeaderName(.expires), "0")])
+                self.resourceStateChanged(event: event, resource: resource)
+            case .success(.unknownEntityTag):
+                // RFC 3903 §6 step 4: an unknown or expired entity-tag.
+                self.respond(entry, status: 412)
+            case .failure(let error):
+                self.logger.error("publication store failure", metadata: ["error": "\(error)"])
+                self.respond(entry, status: 500, reason: "Server Internal Error: store unavailable", headers: [(SIPHeaderName(.retryAfter), "5")])
+            }
+        }
+    }
+
+    enum PublishOutcome: Sendable {
+        case stored(PublicationRecord, replaced: String?, stateChanged: Bool)
+        case removed(PublicationRecord)
+        case unknownEntityTag
+    }
+
+    /// Why a body is unacceptable, or nil (bounded XML without DTDs, RFC 3863 / RFC 3842 shape).
+    static func validateBody(_ body: [UInt8], package: EventPackage) -> String? {
+        switch package.kind {
+        case .presence:
+            do {
+                _ = try PIDFDocument(parsing: body)
+                return nil
+            } catch {
+                return error.reason
+            }
+        case .messageSummary:
+            do {
+                _ = try MessageSummary(parsing: String(decoding: body, as: UTF8.self))
+                return nil
+            } catch {
+                return error.reason
+            }
+        case .watcherInfo:
+            return "watcher information is not published"
+        }
+    }
+
+    func nextPublicationSequence() -> Int64 {
+        self.publicationSequence = max(self.publicationSequence + 1, self.wallClock() * 1_000)
+        return self.publicationSequence
+    }
+
+    /// RFC 3903 §6 step 8: an unrefreshed publication expires and its state leaves the composition.
+    func schedulePublicationExpiry(_ record: PublicationRecord) {
+        self.publicationTimers[record.entityTag]?.cancel()
+        let delay = max(0, record.expiresAt - self.wallClock())
+        let tag = record.entityTag
+        self.publicationTimers[tag] = self.loop.scheduleTask(in: .seconds(delay)) { [weak self] in
+            guard let self else { return }
+            self.publicationTimers[tag] = nil
+            let store = self.store
+            let now = self.wallClock()
+            self.loop.makeFutureWithTask { () async throws -> PublicationRecord? in
+                guard let current = try await store.publication(entityTag: tag), current.expiresAt <= now else { return nil }
+                return try await store.removePublication(entityTag: tag)
+            }.whenSuccess { removed in
+                if let removed { self.resourceStateChanged(event: removed.event, resource: removed.resource) }
+            }
+        }
+    }
+
+    /// `POST /api/mwi/{aor}`: a voicemail system's message summary for a mailbox, stored as a
+    /// long-lived publication that replaces the previous one (RFC 3842 state via the HTTP API).
+    public func publishMessageSummary(mailbox: String, body: [UInt8]) -> EventLoopFuture<Int> {
+        self.loop.flatSubmit {
+            let text = mailbox.hasPrefix("sip:") || mailbox.hasPrefix("sips:") ? mailbox : "sip:" + mailbox
+            guard let uri = try? SIPURI(parsing: text), uri.user != nil, self.identity.domains.contains(uri.hostKey) else {
+                return self.loop.makeSucceededFuture(404)
+            }
+            guard Self.validateBody(body, package: .messageSummary) == nil else { return self.loop.makeSucceededFuture(400) }
+            let resource = uri.addressOfRecord
+            let record = PublicationRecord(
+                entityTag: "api-" + Self.watcherID(resource), resource: resource, event: EventPackage.messageSummary.name,
+                contentType: EventPackage.messageSummary.notifyContentType, body: body,
+                expiresAt: self.wallClock() + Int64(EventPackage.messageSummary.publicationExpiry.maxExpires),
+                sequence: self.nextPublicationSequence())
+            let store = self.store
+            return self.loop.makeFutureWithTask { try await store.savePublication(record, replacing: record.entityTag) }.map {
+                self.schedulePublicationExpiry(record)
+                self.resourceStateChanged(event: record.event, resource: resource)
+                return 200
+            }
+        }
+    }
+}

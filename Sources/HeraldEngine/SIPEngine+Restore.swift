@@ -1,0 +1,52 @@
+import HeraldStore
+import NIOCore
+import SIPCore
+import SIPProtocol
+
+extension SIPEngine {
+    /// Continues what the store remembers after a (re)start: live subscriptions get their expiry
+    /// timers back and keep their dialogs, with NOTIFY CSeqs above any used before; those that
+    /// expired while the server was down are ended with a terminated NOTIFY (RFC 6665 §4.2.2);
+    /// publications get their expiry timers, expired ones are removed.
+    public func restore() -> EventLoopFuture<(subscriptions: Int, publications: Int)> {
+        let store = self.store
+        let now = self.wallClock()
+        return self.loop.makeFutureWithTask { () async throws -> ([SubscriptionRecord], [PublicationRecord]) in
+            _ = try await store.removeExpiredPublications(now: now)
+            return (try await store.allSubscriptions(), try await store.allPublications())
+        }.map { subscriptions, publications in
+            for publication in publications {
+                self.publicationSequence = max(self.publicationSequence, publication.sequence)
+                self.schedulePublicationExpiry(publication)
+            }
+            var live = 0
+            for record in subscriptions {
+                guard let package = EventPackage.named(record.event), let destination = SIPDestination(storedForm: record.destination)
+                else { continue }
+                let authorization = SubscriptionAuthorization(rawValue: record.authorization) ?? .pending
+                let remaining = record.expiresAt - now
+                let machine = NotifierSubscription(authorization: authorization, expiresAt: self.instant + .seconds(max(0, remaining)))
+                let entry = SubscriptionEntry(
+                    record: record, machine: machine, package: package, destination: destination,
+                    localCSeq: record.localCSeqReserved + 1)
+                entry.needsFullState = true
+                self.subscriptions[record.id] = entry
+                self.subscriptionsByResource[Self.resourceKey(package.name, record.resource), default: []].insert(record.id)
+                if remaining <= 0 {
+                    entry.lastWatcherEvent = .timeout
+                    self.apply(entry.machine.terminate(reason: .timeout, now: self.instant), to: entry, transaction: nil)
+                } else {
+                    live += 1
+                    self.apply(entry.machine.resume(), to: entry, transaction: nil)
+                }
+            }
+            self.logger.info("restored state", metadata: ["subscriptions": "\(live)", "publications": "\(publications.count)"])
+            return (live, publications.count)
+        }
+    }
+
+    public var activeSubscriptionCount: Int {
+        self.loop.preconditionInEventLoop()
+        return self.subscriptions.count
+    }
+}

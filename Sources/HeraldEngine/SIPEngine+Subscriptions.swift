@@ -1,0 +1,232 @@
+import Foundation
+import HeraldStore
+import NIOCore
+import PresenceDocuments
+import SIPCore
+import SIPProtocol
+
+extension SIPEngine {
+    // MARK: New subscriptions (RFC 6665 §4.2.1.1)
+
+    func subscribe(_ entry: ServerTransactionEntry, resource uri: SIPURI) {
+        let request = entry.request
+        guard let (package, eventID) = self.eventPackage(of: request, entry: entry) else { return }
+        if let accept = request.headers[SIPHeaderName(.accept)], !accept.isEmpty,
+            !request.headers.tokens(SIPHeaderName(.accept)).contains(where: { Self.mediaTypeMatches($0, package.notifyContentType) })
+        {
+            self.respond(entry, status: 406, headers: [(SIPHeaderName(.accept), package.notifyContentType)])
+            return
+        }
+        let policy = package.subscriptionExpiry
+        let requested = request.expires ?? policy.defaultExpires
+        if requested > 0, requested < policy.minExpires {
+            self.respond(entry, status: 423, headers: [(SIPHeaderName(.minExpires), String(policy.minExpires))])
+            return
+        }
+        guard case .addresses(let contacts)? = try? request.contacts(), let contact = contacts.first else {
+            self.respond(entry, status: 400, reason: "Bad Request: SUBSCRIBE without Contact")
+            return
+        }
+        let resource = uri.addressOfRecord
+        let watcher = entry.essentials.from.uri.addressOfRecord
+        let isOwner = watcher == resource
+        if package.ownerOnly, !isOwner {
+            self.respond(entry, status: 403, reason: "Forbidden: only \(resource) may subscribe to \(package.name)")
+            return
+        }
+        let authorization: SubscriptionAuthorization = isOwner ? .allow : self.configuration.defaultPolicy.authorization
+        if authorization == .reject {
+            // RFC 3856 §6.6: a blocked watcher is refused.
+            self.respond(entry, status: 403, reason: "Forbidden: subscription to \(resource) is not allowed")
+            return
+        }
+        let expires = Int(min(requested, policy.maxExpires))
+        if expires == 0 {
+            // A fetch (RFC 6665 §4.4.3): one NOTIFY with the state, then terminated.
+            self.createSubscription(entry, package: package, eventID: eventID, uri: uri, contact: contact, expires: 0, authorization: authorization)
+            return
+        }
+        self.createSubscription(entry, package: package, eventID: eventID, uri: uri, contact: contact, expires: expires, authorization: authorization)
+    }
+
+    /// The Event header's package and id; answers 489 with Allow-Events when unknown (RFC 6665 §8.2.2).
+    func eventPackage(of request: SIPRequest, entry: ServerTransactionEntry) -> (EventPackage, String?)? {
+        guard let event = request.headers[SIPHeaderName(.event)],
+            let parsed = try? NameAddress.eventHeader(event), let package = EventPackage.named(parsed.type)
+        else {
+            self.respond(entry, status: 489, headers: [(SIPHeaderName(.allowEvents), EventPackage.all.map(\.name).joined(separator: ", "))])
+            return nil
+        }
+        return (package, parsed.id)
+    }
+
+    static func mediaTypeMatches(_ accept: String, _ type: String) -> Bool {
+        guard let accepted = try? MediaType(parsing: accept), let offered = try? MediaType(parsing: type) else { return false }
+        return accepted.matches(offered)
+    }
+
+    private func createSubscription(
+        _ entry: ServerTransactionEntry, package: EventPackage, eventID: String?, uri: SIPURI, contact: NameAddress, expires: Int,
+        authorization: SubscriptionAuthorization
+    ) {
+        let essentials = entry.essentials
+        let now = self.instant
+        let wallNow = self.wallClock()
+        let routeSet = ((try? entry.request.recordRoutes()) ?? []).map(\.description)
+        var resourceURI = uri
+        resourceURI.parameters = []
+        resourceURI.headers = []
+        let record = SubscriptionRecord(
+            id: SubscriptionEntry.id(
+                callID: essentials.callID, localTag: entry.toTag, remoteTag: essentials.from.tag ?? "", event: package.name, eventID: eventID),
+            event: package.name, eventID: eventID, resource: uri.addressOfRecord, resourceURI: resourceURI.description,
+            watcher: essentials.from.uri.addressOfRecord, watcherAddress: Self.addressWithoutTag(essentials.from),
+            watcherDisplayName: essentials.from.displayName.map(Self.unquote), callID: essentials.callID, localTag: entry.toTag,
+            remoteTag: essentials.from.tag ?? "", remoteTarget: contact.uri.description, routeSet: routeSet,
+            localCSeqReserved: Self.cseqReservation, remoteCSeq: essentials.cseq.sequenceNumber, expiresAt: wallNow + Int64(expires),
+            status: SubscriptionStatus.pending.rawValue, authorization: authorization.rawValue, destination: entry.destination.storedForm,
+            createdAt: wallNow)
+        let subscription = SubscriptionEntry(
+            record: record, machine: NotifierSubscription(authorization: authorization, expiresAt: now + .seconds(expires)),
+            package: package, destination: entry.destination, localCSeq: 1)
+        subscription.lastWatcherEvent = .subscribe
+        self.subscriptions[record.id] = subscription
+        self.subscriptionsByResource[Self.resourceKey(package.name, record.resource), default: []].insert(record.id)
+        let actions: [NotifierSubscription.Action]
+        if expires == 0 {
+            actions = subscription.machine.start(expires: 0, now: now) + subscription.machine.terminate(reason: .timeout, now: now)
+        } else {
+            actions = subscription.machine.start(expires: expires, now: now)
+        }
+        self.apply(actions, to: subscription, transaction: entry)
+        self.watcherChanged(subscription)
+    }
+
+    // MARK: In-dialog SUBSCRIBE (RFC 6665 §4.2.1.2, §4.2.1.4)
+
+    func subscribeInDialog(_ entry: ServerTransactionEntry) {
+        let essentials = entry.essentials
+        guard let (package, eventID) = self.eventPackage(of: entry.request, entry: entry) else { return }
+        let id = SubscriptionEntry.id(
+            callID: essentials.callID, localTag: essentials.to.tag ?? "", remoteTag: essentials.from.tag ?? "", event: package.name,
+            eventID: eventID)
+        guard let subscription = self.subscriptions[id] else {
+            self.respond(entry, status: 481, reason: "Call/Transaction Does Not Exist: no such subscription")
+            return
+        }
+        guard essentials.cseq.sequenceNumber > subscription.record.remoteCSeq else {
+            // RFC 3261 §12.2.2: a lower CSeq in a dialog is out of order.
+            self.respond(entry, status: 500, reason: "Server Internal Error: CSeq out of order", headers: [(SIPHeaderName(.retryAfter), "1")])
+            return
+        }
+        subscription.record.remoteCSeq = essentials.cseq.sequenceNumber
+        let policy = package.subscriptionExpiry
+        let requested = entry.request.expires ?? policy.defaultExpires
+        if requested > 0, requested < policy.minExpires {
+            self.respond(entry, status: 423, headers: [(SIPHeaderName(.minExpires), String(policy.minExpires))])
+            return
+        }
+        if case .addresses(let contacts)? = try? entry.request.contacts(), let contact = contacts.first {
+            subscription.record.remoteTarget = contact.uri.description  // RFC 3261 §12.2.2 target refresh
+        }
+        let now = self.instant
+        if requested == 0 {
+            subscription.lastWatcherEvent = .timeout
+            self.apply(subscription.machine.unsubscribe(now: now), to: subscription, transaction: entry)
+        } else {
+            let expires = Int(min(requested, policy.maxExpires))
+            subscription.record.expiresAt = self.wallClock() + Int64(expires)
+            subscription.needsFullState = true
+            self.apply(subscription.machine.refresh(expires: expires, expiresAt: now + .seconds(expires), now: now), to: subscription, transaction: entry)
+        }
+        self.watcherChanged(subscription)
+    }
+
+    // MARK: Carrying out the machine's actions
+
+    func apply(_ actions: [NotifierSubscription.Action], to subscription: SubscriptionEntry, transaction: ServerTransactionEntry?) {
+        for action in actions {
+            switch action {
+            case .respond(let status, let expires):
+                guard let transaction else { continue }
+                var headers: [(SIPHeaderName, String)] = [(SIPHeaderName(.expires), String(expires))]
+                if status < 300 { headers.append((SIPHeaderName(.contact), self.contactHeader(for: subscription.destination.transport))) }
+                self.respond(transaction, status: status, headers: headers)
+            case .sendNotify(let state, let withState):
+                self.sendNotify(subscription, state: state, withState: withState)
+            case .scheduleTimer(let timer, let at):
+                subscription.timers[timer.kind]?.cancel()
+                let id = subscription.record.id
+                let deadline = NIODeadline.uptimeNanoseconds(UInt64(max(0, at.nanosecondsSinceStart)))
+                subscription.timers[timer.kind] = self.loop.scheduleTask(deadline: deadline) { [weak self] in
+                    guard let self, let subscription = self.subscriptions[id] else { return }
+                    subscription.timers[timer.kind] = nil
+                    if timer.kind == .expiry { subscription.lastWatcherEvent = .timeout }
+                    self.apply(subscription.machine.timerFired(timer, now: self.instant), to: subscription, transaction: nil)
+                    if subscription.machine.status == .terminated { self.watcherChanged(subscription) }
+                }
+            case .persist:
+                self.persist(subscription)
+            case .remove:
+                self.removeSubscription(subscription)
+            }
+        }
+    }
+
+    func persist(_ subscription: SubscriptionEntry) {
+        subscription.record.status = subscription.machine.status.rawValue
+        subscription.record.authorization = subscription.machine.authorization.rawValue
+        let record = subscription.record
+        let store = self.store
+        let logger = self.logger
+        Task { do { try await store.saveSubscription(record) } catch { logger.error("cannot store subscription", metadata: ["error": "\(error)"]) } }
+    }
+
+    func removeSubscription(_ subscription: SubscriptionEntry) {
+        for timer in subscription.timers.values { timer.cancel() }
+        subscription.timers.removeAll()
+        let id = subscription.record.id
+        guard self.subscriptions.removeValue(forKey: id) != nil else { return }
+        let key = Self.resourceKey(subscription.package.name, subscription.record.resource)
+        self.subscriptionsByResource[key]?.remove(id)
+        if self.subscriptionsByResource[key]?.isEmpty == true { self.subscriptionsByResource[key] = nil }
+        let store = self.store
+        Task { try? await store.removeSubscription(id: id) }
+    }
+
+    static let cseqReservation: UInt32 = 100
+
+    /// Our Contact for dialogs on `transport` (RFC 3261 §12.1.1).
+    func contactHeader(for transport: SIPTransportKind) -> String {
+        let sentBy = self.configuration.sentBy[transport] ?? self.configuration.sentBy.values.first ?? "127.0.0.1"
+        return "<sip:\(sentBy)" + (transport == .udp ? ">" : ";transport=\(transport.rawValue)>")
+    }
+
+    static func resourceKey(_ event: String, _ resource: String) -> String { event + "|" + resource }
+
+    static func addressWithoutTag(_ address: NameAddress) -> String {
+        var copy = address
+        copy.tag = nil
+        return copy.description
+    }
+
+    static func unquote(_ displayName: String) -> String {
+        guard displayName.hasPrefix("\""), displayName.hasSuffix("\""), displayName.count >= 2 else { return displayName }
+        return String(displayName.dropFirst().dropLast()).replacingOccurrences(of: "\\\"", with: "\"")
+    }
+}
+
+extension NameAddress {
+    /// `Event: type;id=x` (RFC 6665 §8.2.1): the package name and the optional id.
+    static func eventHeader(_ value: String) throws -> (type: String, id: String?) {
+        let parts = value.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard let type = parts.first, !type.isEmpty, type.allSatisfy({ $0.isLetter || $0.isNumber || "-.!%*_+`'~".contains($0) }) else {
+            throw SIPParseError(.malformedHeaderValue, "Malformed Event header")
+        }
+        var id: String?
+        for parameter in parts.dropFirst() where parameter.lowercased().hasPrefix("id=") {
+            id = String(parameter.dropFirst(3))
+        }
+        return (type, id)
+    }
+}

@@ -1,0 +1,124 @@
+import Foundation
+import HeraldStore
+import NIOCore
+import SQLiteNIO
+
+extension SQLiteHeraldStore {
+    // MARK: Publications
+
+    public func publications(resource: String, event: String) async throws -> [PublicationRecord] {
+        try await self.read {
+            try await self.connection.query(
+                "SELECT * FROM publications WHERE resource = ? AND event = ? ORDER BY sequence", [.text(resource), .text(event)]
+            ).map(Self.decodePublication)
+        }
+    }
+
+    public func publication(entityTag: String) async throws -> PublicationRecord? {
+        try await self.read {
+            try await self.connection.query("SELECT * FROM publications WHERE entity_tag = ?", [.text(entityTag)]).first.map(Self.decodePublication)
+        }
+    }
+
+    public func savePublication(_ record: PublicationRecord, replacing: String?) async throws {
+        try await self.transaction {
+            if let replacing {
+                _ = try await self.connection.query("DELETE FROM publications WHERE entity_tag = ?", [.text(replacing)])
+            }
+            _ = try await self.connection.query(
+                """
+                INSERT OR REPLACE INTO publications (entity_tag, resource, event, content_type, body, expires_at, sequence)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """,
+                [
+                    .text(record.entityTag), .text(record.resource), .text(record.event), .text(record.contentType),
+                    .blob(ByteBuffer(bytes: record.body)), .integer(Int(record.expiresAt)), .integer(Int(record.sequence)),
+                ])
+        }
+    }
+
+    public func removePublication(entityTag: String) async throws -> PublicationRecord? {
+        try await self.transaction {
+            let existing = try await self.connection.query("SELECT * FROM publications WHERE entity_tag = ?", [.text(entityTag)])
+                .first.map(Self.decodePublication)
+            _ = try await self.connection.query("DELETE FROM publications WHERE entity_tag = ?", [.text(entityTag)])
+            return existing
+        }
+    }
+
+    public func removeExpiredPublications(now: Int64) async throws -> [PublicationRecord] {
+        try await self.transaction {
+            let expired = try await self.connection.query(
+                "SELECT * FROM publications WHERE expires_at <= ? ORDER BY sequence", [.integer(Int(now))]
+            ).map(Self.decodePublication)
+            _ = try await self.connection.query("DELETE FROM publications WHERE expires_at <= ?", [.integer(Int(now))])
+            return expired
+        }
+    }
+
+    public func allPublications() async throws -> [PublicationRecord] {
+        try await self.read {
+            try await self.connection.query("SELECT * FROM publications ORDER BY sequence").map(Self.decodePublication)
+        }
+    }
+
+    static func decodePublication(_ row: SQLiteRow) -> PublicationRecord {
+        var body = [UInt8]()
+        if case .blob(var buffer)? = row.column("body") { body = buffer.readBytes(length: buffer.readableBytes) ?? [] }
+        return PublicationRecord(
+            entityTag: row.column("entity_tag")?.string ?? "", resource: row.column("resource")?.string ?? "",
+            event: row.column("event")?.string ?? "", contentType: row.column("content_type")?.string ?? "", body: body,
+            expiresAt: Int64(row.column("expires_at")?.integer ?? 0), sequence: Int64(row.column("sequence")?.integer ?? 0))
+    }
+
+    // MARK: Subscriptions
+
+    public func saveSubscription(_ record: SubscriptionRecord) async throws {
+        try await self.transaction {
+            _ = try await self.connection.query(
+                """
+                INSERT OR REPLACE INTO subscriptions (id, event, event_id, resource, resource_uri, watcher, watcher_address,
+                    watcher_display_name, call_id, local_tag, remote_tag, remote_target, route_set, local_cseq_reserved, remote_cseq,
+                    expires_at, status, authorization, destination, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+                [
+                    .text(record.id), .text(record.event), record.eventID.map { .text($0) } ?? .null, .text(record.resource),
+                    .text(record.resourceURI), .text(record.watcher), .text(record.watcherAddress),
+                    record.watcherDisplayName.map { .text($0) } ?? .null, .text(record.callID), .text(record.localTag),
+                    .text(record.remoteTag), .text(record.remoteTarget), .text(record.routeSet.joined(separator: "\n")),
+                    .integer(Int(record.localCSeqReserved)), .integer(Int(record.remoteCSeq)), .integer(Int(record.expiresAt)),
+                    .text(record.status), .text(record.authorization), .text(record.destination), .integer(Int(record.createdAt)),
+                ])
+        }
+    }
+
+    public func removeSubscription(id: String) async throws {
+        try await self.transaction {
+            _ = try await self.connection.query("DELETE FROM subscriptions WHERE id = ?", [.text(id)])
+        }
+    }
+
+    public func allSubscriptions() async throws -> [SubscriptionRecord] {
+        try await self.read {
+            try await self.connection.query("SELECT * FROM subscriptions ORDER BY created_at, id").map(Self.decodeSubscription)
+        }
+    }
+
+    static func decodeSubscription(_ row: SQLiteRow) -> SubscriptionRecord {
+        let routes = row.column("route_set")?.string ?? ""
+        return SubscriptionRecord(
+            id: row.column("id")?.string ?? "", event: row.column("event")?.string ?? "", eventID: row.column("event_id")?.string,
+            resource: row.column("resource")?.string ?? "", resourceURI: row.column("resource_uri")?.string ?? "",
+            watcher: row.column("watcher")?.string ?? "", watcherAddress: row.column("watcher_address")?.string ?? "",
+            watcherDisplayName: row.column("watcher_display_name")?.string, callID: row.column("call_id")?.string ?? "",
+            localTag: row.column("local_tag")?.string ?? "", remoteTag: row.column("remote_tag")?.string ?? "",
+            remoteTarget: row.column("remote_target")?.string ?? "",
+            routeSet: routes.isEmpty ? [] : routes.split(separator: "\n").map(String.init),
+            localCSeqReserved: UInt32(clamping: row.column("local_cseq_reserved")?.integer ?? 0),
+            remoteCSeq: UInt32(clamping: row.column("remote_cseq")?.integer ?? 0),
+            expiresAt: Int64(row.column("expires_at")?.integer ?? 0), status: row.column("status")?.string ?? "",
+            authorization: row.column("authorization")?.string ?? "", destination: row.column("destination")?.string ?? "",
+            createdAt: Int64(row.column("created_at")?.integer ?? 0))
+    }
+}
