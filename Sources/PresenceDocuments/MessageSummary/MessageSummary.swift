@@ -39,7 +39,7 @@ public struct MessageSummary: Sendable, Equatable {
         var waiting: Bool?
         var account: String?
         var counts: [(name: String, counts: Counts)] = []
-        for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" }) {
+        for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
             let line = rawLine.hasSuffix("\r") ? String(rawLine.dropLast()) : String(rawLine)
             if line.trimmedXMLWhitespace.isEmpty {
                 if waiting != nil { break }

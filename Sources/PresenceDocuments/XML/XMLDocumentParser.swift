@@ -149,9 +149,12 @@ private final class TreeBuilder: NSObject, XMLParserDelegate {
                 parsedAttributes.append(XMLAttribute(XMLName("", key), value))
             }
         }
+        // Foundation reports prefix mappings in no fixed order: sort them, so equal documents give
+        // equal trees and equal serializations (stable ETags).
+        let declarations = self.pendingDeclarations.sorted { ($0.prefix ?? "") < ($1.prefix ?? "") }
         let element = XMLElement(
             XMLName(namespaceURI ?? "", elementName), prefix: prefix, attributes: parsedAttributes,
-            namespaceDeclarations: self.pendingDeclarations)
+            namespaceDeclarations: declarations)
         self.pendingDeclarations = []
         self.stack.append(element)
     }

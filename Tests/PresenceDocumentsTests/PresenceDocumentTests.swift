@@ -1,0 +1,89 @@
+import Testing
+@testable import PresenceDocuments
+
+let rcsPublication = """
+    <presence xmlns="urn:ietf:params:xml:ns:pidf" xmlns:op="urn:oma:xml:prs:pidf:oma-pres" xmlns:pdm="urn:ietf:params:xml:ns:pidf:data-model" entity="sip:+339012341234@test-rcs.com"> <tuple id="t1"> <status><basic>open</basic></status> <op:service-description> <op:service-id>org.openmobilealliance:File-Transfer</op:service-id> <op:version>1.0</op:version> </op:service-description> <contact>sip:+339012341234@test-rcs.com</contact> </tuple> <tuple id="t2"> <status><basic>open</basic></status> <op:service-description> <op:service-id>org.gsma.imageshare</op:service-id> <op:version>1.0</op:version> </op:service-description> </tuple> </presence>
+    """
+
+let personPublication = """
+    <presence xmlns="urn:ietf:params:xml:ns:pidf" xmlns:pdm="urn:ietf:params:xml:ns:pidf:data-model" xmlns:rpid="urn:ietf:params:xml:ns:pidf:rpid" entity="sip:+339012341234@Test-rcs.com"> <pdm:person id="p1"><rpid:activities><rpid:busy/></rpid:activities><pdm:note>in a meeting</pdm:note></pdm:person> <tuple id="t2"><status><basic>closed</basic></status></tuple> </presence>
+    """
+
+@Suite struct PIDFTests {
+    @Test func publishedDocumentSplitsIntoComponents() throws {
+        let document = try PIDFDocument(parsing: Array(rcsPublication.utf8))
+        #expect(document.entity == "sip:+339012341234@test-rcs.com")
+        #expect(document.tuples.map { $0.attribute("id") } == ["t1", "t2"])
+        #expect(document.persons.isEmpty)
+    }
+
+    @Test(arguments: [
+        ("<presence xmlns=\"urn:other\" entity=\"sip:a@b\"/>", "not a PIDF document"),
+        ("<presence xmlns=\"urn:ietf:params:xml:ns:pidf\"/>", "without entity"),
+        ("<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"sip:a@b\"><tuple><status/></tuple></presence>", "without id"),
+        ("<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"sip:a@b\"><tuple id=\"x\"/></presence>", "without status"),
+        ("<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"sip:a@b\"><tuple id=\"x\"><status/></tuple><tuple id=\"x\"><status/></tuple></presence>", "used twice"),
+        ("<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"sip:a@b\"><tuple id=\"x\">", "not well-formed"),
+    ])
+    func invalidDocumentsAreRejectedWithAReason(_ text: String, _ reason: String) {
+        #expect {
+            try PIDFDocument(parsing: Array(text.utf8))
+        } throws: { error in
+            (error as? PresenceDocumentError)?.reason.contains(reason) == true
+        }
+    }
+
+    @Test func compositionMergesByIDWithTheLatestWinning() throws {
+        let first = try PIDFDocument(parsing: Array(rcsPublication.utf8))
+        let second = try PIDFDocument(parsing: Array(personPublication.utf8))
+        let composed = PresenceComposer.compose(
+            entity: "sip:+339012341234@test-rcs.com",
+            sources: [.init(document: second, sequence: 2), .init(document: first, sequence: 1)])
+        #expect(composed.tuples.map { $0.attribute("id") } == ["t1", "t2"])
+        let t2 = composed.tuples[1]
+        #expect(t2.firstDescendant(named: XMLName(PresenceNamespace.pidf, "basic"))?.text == "closed")
+        #expect(composed.persons.map { $0.attribute("id") } == ["p1"])
+        // The output parses again, with every prefix declared.
+        let reparsed = try PIDFDocument(parsing: composed.serialized())
+        #expect(reparsed.entity == "sip:+339012341234@test-rcs.com")
+        #expect(reparsed.tuples.count == 2)
+        #expect(reparsed.persons[0].firstDescendant(named: XMLName(PresenceNamespace.rpid, "busy")) != nil)
+        let serviceIDs = reparsed.tuples.compactMap { $0.firstDescendant(named: XMLName(PresenceNamespace.omaPresence, "service-id"))?.text }
+        #expect(serviceIDs == ["org.openmobilealliance:File-Transfer"])
+    }
+
+    @Test func neutralDocumentHasOnlyTheEntity() {
+        let text = String(decoding: PIDFDocument(entity: "sip:a@example.com").serialized(), as: UTF8.self)
+        #expect(text.hasSuffix("<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"sip:a@example.com\"/>"))
+    }
+}
+
+@Suite struct WatcherInfoTests {
+    /// The shape of seed 000 example 3.
+    @Test func documentMatchesTheSeedShape() throws {
+        let document = WatcherInfoDocument.document(
+            version: 1, state: .full, resource: "sip:+339012341234@anritsu-rcs.com", package: "presence",
+            watchers: [.init(id: "5c7c3f58", uri: "sip:+330123456789@anritsu-rcs.com", status: .pending, event: .subscribe, displayName: "RCS-VUA")])
+        let text = XMLSerializer.serialize(document)
+        #expect(text.contains("<watcherinfo xmlns=\"urn:ietf:params:xml:ns:watcherinfo\" version=\"1\" state=\"full\">"))
+        #expect(text.contains("<watcher-list resource=\"sip:+339012341234@anritsu-rcs.com\" package=\"presence\">"))
+        #expect(text.contains("<watcher status=\"pending\" id=\"5c7c3f58\" display-name=\"RCS-VUA\" event=\"subscribe\">sip:+330123456789@anritsu-rcs.com</watcher>"))
+        let reparsed = try XMLDocumentParser.parse(text)
+        #expect(reparsed.name == XMLName(PresenceNamespace.watcherInfo, "watcherinfo"))
+    }
+}
+
+@Suite struct MessageSummaryTests {
+    @Test func seed004BodyParsesAndPrints() throws {
+        let summary = try MessageSummary(parsing: "Messages-Waiting: yes\r\nMessage-Account: sip:alice@vmail.example.com\r\nVoice-Message: 2/8 (0/2)\r\n")
+        #expect(summary.messagesWaiting)
+        #expect(summary.messageAccount == "sip:alice@vmail.example.com")
+        #expect(summary.counts.first?.counts == MessageSummary.Counts(new: 2, old: 8, urgentNew: 0, urgentOld: 2))
+        #expect(summary.text == "Messages-Waiting: yes\r\nMessage-Account: sip:alice@vmail.example.com\r\nVoice-Message: 2/8 (0/2)\r\n")
+    }
+
+    @Test(arguments: ["Voice-Message: 2/8\r\n", "Messages-Waiting: maybe\r\n", "Messages-Waiting: yes\r\nVoice-Message: two/8\r\n", "garbage"])
+    func malformedSummariesAreRejected(_ text: String) {
+        #expect(throws: PresenceDocumentError.self) { try MessageSummary(parsing: text) }
+    }
+}

@@ -1,0 +1,65 @@
+import Testing
+@testable import PresenceDocuments
+
+@Suite struct XMLDocumentParserTests {
+    @Test func namespacesPrefixesAndTextAreKept() throws {
+        let root = try XMLDocumentParser.parse(
+            "<a:root xmlns:a=\"urn:a\" xmlns=\"urn:d\" x=\"1\" a:y=\"2\"><child>t &amp; u</child><a:other/></a:root>")
+        #expect(root.name == XMLName("urn:a", "root"))
+        #expect(root.prefix == "a")
+        #expect(root.attribute("x") == "1")
+        #expect(root.attribute("y", namespace: "urn:a") == "2")
+        #expect(root.childElements.map(\.name) == [XMLName("urn:d", "child"), XMLName("urn:a", "other")])
+        #expect(root.childElements[0].text == "t & u")
+    }
+
+    @Test(arguments: [
+        "<a><b></a>",
+        "<a x=\"1\" x=\"2\"/>",
+        "<p:a/>",
+        "<a/><b/>",
+        "<a/>trailing",
+        "<a>&undefined;</a>",
+        "",
+        "not xml",
+    ])
+    func malformedDocumentsAreRejected(_ text: String) {
+        #expect(throws: XMLError.self) { try XMLDocumentParser.parse(text) }
+    }
+
+    @Test func dtdsAndEntitiesAreRefused() {
+        let billionLaughs = "<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\"><!ENTITY lol2 \"&lol;&lol;\">]><lolz>&lol2;</lolz>"
+        #expect(throws: XMLError(.doctypeForbidden, "XML document with a DOCTYPE or ENTITY declaration is not accepted")) {
+            try XMLDocumentParser.parse(billionLaughs)
+        }
+        let external = "<?xml version=\"1.0\"?><!doctype x SYSTEM \"file:///etc/passwd\"><x/>"
+        #expect(throws: XMLError.self) { try XMLDocumentParser.parse(external) }
+    }
+
+    @Test func limitsAreEnforced() {
+        let deep = String(repeating: "<a>", count: 40) + String(repeating: "</a>", count: 40)
+        #expect(throws: XMLError.self) { try XMLDocumentParser.parse(deep, limits: XMLLimits(maxDepth: 32)) }
+        let big = "<a>" + String(repeating: "x", count: 2000) + "</a>"
+        #expect(throws: XMLError.self) { try XMLDocumentParser.parse(big, limits: XMLLimits(maxBytes: 1000)) }
+        let many = "<a>" + String(repeating: "<b/>", count: 50) + "</a>"
+        #expect(throws: XMLError.self) { try XMLDocumentParser.parse(many, limits: XMLLimits(maxElements: 20)) }
+    }
+
+    @Test func serializationIsDeterministicAndRoundTrips() throws {
+        let text = "<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" xmlns:op=\"urn:oma:xml:prs:pidf:oma-pres\" entity=\"sip:a@b\"><tuple id=\"t1\"><status><basic>open</basic></status><op:service-description><op:service-id>x &lt; y</op:service-id></op:service-description></tuple></presence>"
+        let parsed = try XMLDocumentParser.parse(text)
+        let once = XMLSerializer.serialize(parsed)
+        let twice = XMLSerializer.serialize(try XMLDocumentParser.parse(once))
+        #expect(once == twice)
+        #expect(once.contains("<op:service-id>x &lt; y</op:service-id>"))
+        #expect(try XMLDocumentParser.parse(once) == parsed)
+    }
+
+    @Test func elementsMovedOutOfTheirDeclaringParentStayCorrect() throws {
+        let parsed = try XMLDocumentParser.parse("<r xmlns:q=\"urn:q\"><q:item q:attr=\"v\"/></r>")
+        let moved = XMLElement(XMLName("urn:other", "wrapper"), children: [.element(parsed.childElements[0])])
+        let reparsed = try XMLDocumentParser.parse(XMLSerializer.serialize(moved))
+        #expect(reparsed.childElements[0].name == XMLName("urn:q", "item"))
+        #expect(reparsed.childElements[0].attribute("attr", namespace: "urn:q") == "v")
+    }
+}

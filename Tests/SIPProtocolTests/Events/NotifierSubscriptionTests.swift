@@ -1,0 +1,128 @@
+import Testing
+@testable import SIPProtocol
+
+private let start = SIPInstant(nanoseconds: 1_000_000_000)
+
+@Suite struct NotifierSubscriptionTests {
+    func notifies(_ actions: [NotifierSubscription.Action]) -> [SubscriptionStateHeader] {
+        actions.compactMap { if case .sendNotify(let header, _) = $0 { return header } else { return nil } }
+    }
+
+    @Test func acceptedSubscriptionAnswers200BeforeItsFirstNotify() {
+        var machine = NotifierSubscription(authorization: .allow, expiresAt: start + .seconds(600))
+        let actions = machine.start(expires: 600, now: start)
+        #expect(actions.first == .respond(status: 200, expires: 600))
+        #expect(actions.last == .sendNotify(SubscriptionStateHeader(status: .active, expires: 600), withState: true))
+        #expect(actions.contains(.persist))
+    }
+
+    @Test func pendingSubscriptionNotifiesWithoutState() {
+        var machine = NotifierSubscription(authorization: .pending, expiresAt: start + .seconds(60))
+        #expect(machine.start(expires: 60, now: start).last == .sendNotify(SubscriptionStateHeader(status: .pending, expires: 60), withState: false))
+        // State changes are not sent to a pending watcher.
+        _ = machine.notifyCompleted(statusCode: 200, now: start)
+        #expect(machine.stateChanged(now: start).isEmpty)
+    }
+
+    @Test func onlyOneNotifyInFlightAndTheLatestStateFollows() {
+        var machine = NotifierSubscription(authorization: .allow, expiresAt: start + .seconds(600))
+        _ = machine.start(expires: 600, now: start)
+        #expect(self.notifies(machine.stateChanged(now: start)).isEmpty)
+        #expect(self.notifies(machine.stateChanged(now: start)).isEmpty)
+        let after = machine.notifyCompleted(statusCode: 200, now: start + .seconds(10))
+        #expect(self.notifies(after) == [SubscriptionStateHeader(status: .active, expires: 590)])
+        #expect(machine.notifyCompleted(statusCode: 200, now: start).isEmpty)
+    }
+
+    @Test func unsubscribeSendsTerminatedAndRemovesAfterItsAnswer() {
+        var machine = NotifierSubscription(authorization: .allow, expiresAt: start + .seconds(600))
+        _ = machine.start(expires: 600, now: start)
+        _ = machine.notifyCompleted(statusCode: 200, now: start)
+        let actions = machine.unsubscribe(now: start)
+        #expect(actions.first == .respond(status: 200, expires: 0))
+        #expect(self.notifies(actions) == [SubscriptionStateHeader(status: .terminated, reason: .timeout)])
+        #expect(machine.notifyCompleted(statusCode: 200, now: start) == [.remove])
+        #expect(machine.refresh(expires: 60, expiresAt: start, now: start) == [.respond(status: 481, expires: 0)])
+    }
+
+    @Test func expiryTimerEndsTheSubscriptionAndStaleTimersAreIgnored() {
+        var machine = NotifierSubscription(authorization: .allow, expiresAt: start + .seconds(600))
+        let first = machine.start(expires: 600, now: start)
+        _ = machine.notifyCompleted(statusCode: 200, now: start)
+        guard case .scheduleTimer(let oldTimer, _)? = first.first(where: { if case .scheduleTimer = $0 { return true } else { return false } }) else {
+            Issue.record("no expiry timer")
+            return
+        }
+        let refreshed = machine.refresh(expires: 600, expiresAt: start + .seconds(900), now: start + .seconds(300))
+        _ = machine.notifyCompleted(statusCode: 200, now: start)
+        #expect(machine.timerFired(oldTimer, now: start + .seconds(600)).isEmpty)
+        guard case .scheduleTimer(let newTimer, let at)? = refreshed.first(where: { if case .scheduleTimer = $0 { return true } else { return false } }) else {
+            Issue.record("no new expiry timer")
+            return
+        }
+        #expect(at == start + .seconds(900))
+        #expect(self.notifies(machine.timerFired(newTimer, now: at)) == [SubscriptionStateHeader(status: .terminated, reason: .timeout)])
+    }
+
+    @Test func failedNotifyEndsTheSubscription() {
+        for failure in [481, 408, 500, 603] as [Int?] + [nil] {
+            var machine = NotifierSubscription(authorization: .allow, expiresAt: start + .seconds(600))
+            _ = machine.start(expires: 600, now: start)
+            #expect(machine.notifyCompleted(statusCode: failure, now: start) == [.remove], "\(String(describing: failure))")
+            #expect(machine.status == .terminated)
+            #expect(machine.stateChanged(now: start).isEmpty)
+        }
+    }
+
+    @Test func unavailableWithRetryAfterIsRetried() {
+        var machine = NotifierSubscription(authorization: .allow, expiresAt: start + .seconds(600))
+        _ = machine.start(expires: 600, now: start)
+        let retry = machine.notifyCompleted(statusCode: 503, retryAfter: 5, now: start)
+        guard case .scheduleTimer(let timer, let at)? = retry.first else {
+            Issue.record("no retry timer")
+            return
+        }
+        #expect(at == start + .seconds(5))
+        #expect(self.notifies(machine.timerFired(timer, now: at)).count == 1)
+    }
+
+    @Test func authorizationChangesMoveThePendingWatcher() {
+        var machine = NotifierSubscription(authorization: .pending, expiresAt: start + .seconds(600))
+        _ = machine.start(expires: 600, now: start)
+        _ = machine.notifyCompleted(statusCode: 200, now: start)
+        let approved = machine.authorizationChanged(.allow, now: start)
+        #expect(approved.contains(.sendNotify(SubscriptionStateHeader(status: .active, expires: 600), withState: true)))
+        _ = machine.notifyCompleted(statusCode: 200, now: start)
+        #expect(self.notifies(machine.authorizationChanged(.reject, now: start)) == [SubscriptionStateHeader(status: .terminated, reason: .rejected)])
+    }
+
+    @Test func rejectedSubscriptionGetsATerminatedNotify() {
+        var machine = NotifierSubscription(authorization: .reject, expiresAt: start)
+        let actions = machine.start(expires: 600, now: start)
+        #expect(self.notifies(actions) == [SubscriptionStateHeader(status: .terminated, reason: .rejected)])
+    }
+
+    @Test func headerText() {
+        #expect(SubscriptionStateHeader(status: .active, expires: 3600).description == "active;expires=3600")
+        #expect(SubscriptionStateHeader(status: .terminated, reason: .rejected).description == "terminated;reason=rejected")
+    }
+}
+
+@Suite struct PublicationRulesTests {
+    let policy = PublicationPolicy(minExpires: 60, maxExpires: 3600, defaultExpires: 1800)
+
+    @Test func requestKindsFollowRFC3903() throws {
+        #expect(try PublicationRules.classify(ifMatch: nil, expires: 600, hasBody: true, policy: self.policy) == (.initial, 600))
+        #expect(try PublicationRules.classify(ifMatch: "e1", expires: nil, hasBody: false, policy: self.policy) == (.refresh(entityTag: "e1"), 1800))
+        #expect(try PublicationRules.classify(ifMatch: "e1", expires: 99999, hasBody: true, policy: self.policy) == (.modify(entityTag: "e1"), 3600))
+        #expect(try PublicationRules.classify(ifMatch: " e1 ", expires: 0, hasBody: false, policy: self.policy) == (.remove(entityTag: "e1"), 0))
+    }
+
+    @Test func badRequestsAreRejected() {
+        #expect(throws: PublicationRules.Rejection.intervalTooBrief(minExpires: 60)) {
+            try PublicationRules.classify(ifMatch: nil, expires: 10, hasBody: true, policy: self.policy)
+        }
+        #expect(throws: PublicationRules.Rejection.self) { try PublicationRules.classify(ifMatch: nil, expires: 600, hasBody: false, policy: self.policy) }
+        #expect(throws: PublicationRules.Rejection.self) { try PublicationRules.classify(ifMatch: nil, expires: 0, hasBody: true, policy: self.policy) }
+    }
+}
