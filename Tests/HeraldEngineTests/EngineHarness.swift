@@ -11,15 +11,18 @@ import SIPTesting
 struct EngineHarness {
     let loop = NIOAsyncTestingEventLoop()
     let sink = RecordingSink()
-    let store = InMemoryHeraldStore()
+    let store: InMemoryHeraldStore
     let engine: SIPEngine
     static let client = try! SocketAddress(ipAddress: "192.0.2.10", port: 5060)
 
-    init(authMode: AuthMode = .none) {
+    init(authMode: AuthMode = .none, defaultPolicy: DefaultAuthorizationPolicy = .allow, store: InMemoryHeraldStore = InMemoryHeraldStore()) {
+        self.store = store
         // The engine reads the loop's virtual clock, so timers fire exactly when due.
         let loop = self.loop
         self.engine = SIPEngine(
-            configuration: EngineConfiguration(domains: ["example.com"], listenAddresses: ["127.0.0.1"], authMode: authMode),
+            configuration: EngineConfiguration(
+                domains: ["example.com"], listenAddresses: ["127.0.0.1"], authMode: authMode, defaultPolicy: defaultPolicy,
+                sentBy: [.udp: "127.0.0.1:5060"]),
             loop: self.loop, sink: self.sink, store: self.store, logger: Logger(label: "test"),
             now: { loop.now }, wallClock: { 1_000_000 + Int64(loop.now.uptimeNanoseconds / 1_000_000_000) })
     }
@@ -45,6 +48,20 @@ struct EngineHarness {
 
     func transactionCount() async throws -> Int {
         try await self.loop.submit { self.engine.activeTransactionCount }.get()
+    }
+
+    /// Requests Herald sent (NOTIFYs), parsed.
+    var requests: [SIPRequest] {
+        self.sink.sent.compactMap { sent in
+            guard case .request(let request)? = try? SIPMessageParser.parse(sent.bytes) else { return nil }
+            return request
+        }
+    }
+
+    /// Answers a request Herald sent, as the watcher would.
+    func answer(_ request: SIPRequest, status: Int) async {
+        let response = SIPResponse(answering: request, statusCode: status, toTag: nil)
+        await self.send(String(decoding: SIPSerializer.serialize(response), as: UTF8.self))
     }
 
     var statuses: [Int] { self.sink.responses.map(\.statusCode) }

@@ -1,0 +1,185 @@
+import HeraldEngine
+import HeraldStore
+import NIOCore
+import SIPCore
+import Testing
+
+func pidf(_ tuple: String, _ basic: String) -> String {
+    "<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"sip:alice@example.com\"><tuple id=\"\(tuple)\"><status><basic>\(basic)</basic></status></tuple></presence>"
+}
+
+func subscribeRequest(from watcher: String = "bob", event: String = "presence", expires: Int = 600, branch: String = "z9hG4bKsub1", callID: String = "sub-1", toTag: String? = nil, cseq: Int = 1) -> String {
+    request("SUBSCRIBE", "sip:alice@example.com", branch: branch, cseq: cseq, toTag: toTag, callID: callID, extra: [
+        "Event: \(event)", "Contact: <sip:\(watcher)@192.0.2.10:5060>", "Expires: \(expires)",
+    ]).replacingOccurrences(of: "From: <sip:alice@example.com>;tag=a1", with: "From: <sip:\(watcher)@example.com>;tag=w-\(watcher)")
+        .replacingOccurrences(of: "To: <sip:bob@example.com>", with: "To: <sip:alice@example.com>")
+}
+
+func publishRequest(_ body: String, branch: String, etag: String? = nil, expires: Int = 600) -> String {
+    var extra = ["Event: presence", "Expires: \(expires)"]
+    if !body.isEmpty { extra.append("Content-Type: application/pidf+xml") }
+    if let etag { extra.append("SIP-If-Match: \(etag)") }
+    return request("PUBLISH", "sip:alice@example.com", branch: branch, callID: "pub-\(branch)", extra: extra, body: body)
+        .replacingOccurrences(of: "To: <sip:bob@example.com>", with: "To: <sip:alice@example.com>")
+}
+
+@Suite struct EnginePresenceTests {
+    @Test func subscribeGets200ThenNotifyAndPublishedStateFollows() async throws {
+        let harness = EngineHarness()
+        await harness.send(subscribeRequest())
+        #expect(harness.statuses == [200])
+        let first = try #require(harness.requests.first)
+        #expect(first.method == .notify)
+        #expect(first.headers["Subscription-State"] == "active;expires=600")
+        #expect(first.headers["Event"] == "presence")
+        #expect(try first.to().tag == "w-bob")
+        #expect(try first.from().tag == harness.sink.responses[0].to().tag)
+        #expect(first.requestURIText == "sip:bob@192.0.2.10:5060")
+        await harness.answer(first, status: 200)
+
+        await harness.send(publishRequest(pidf("t1", "open"), branch: "z9hG4bKpub1"))
+        let publishResponse = try #require(harness.sink.responses.last)
+        #expect(publishResponse.statusCode == 200)
+        #expect(publishResponse.headers["SIP-ETag"] != nil)
+        let second = try #require(harness.requests.last)
+        #expect(try second.cseq().sequenceNumber == 2)
+        #expect(String(decoding: second.body, as: UTF8.self).contains("<basic>open</basic>"))
+    }
+
+    @Test func stateChangesWaitForTheNotifyInFlightAndCoalesce() async throws {
+        let harness = EngineHarness()
+        await harness.send(subscribeRequest())
+        await harness.send(publishRequest(pidf("t1", "open"), branch: "z9hG4bKp1"))
+        await harness.send(publishRequest(pidf("t2", "closed"), branch: "z9hG4bKp2"))
+        #expect(harness.requests.count == 1)
+        await harness.answer(harness.requests[0], status: 200)
+        #expect(harness.requests.count == 2)
+        let body = String(decoding: harness.requests[1].body, as: UTF8.self)
+        #expect(body.contains("id=\"t1\"") && body.contains("id=\"t2\""))
+    }
+
+    @Test func notifyAnsweredWith481EndsTheSubscription() async throws {
+        let harness = EngineHarness()
+        await harness.send(subscribeRequest())
+        await harness.answer(harness.requests[0], status: 481)
+        await harness.send(publishRequest(pidf("t1", "open"), branch: "z9hG4bKp1"))
+        #expect(harness.requests.count == 1)
+        let refresh = subscribeRequest(branch: "z9hG4bKsub2", toTag: try harness.sink.responses[0].to().tag, cseq: 2)
+        await harness.send(refresh)
+        #expect(harness.statuses.last == 481)
+    }
+
+    @Test func notifyTimeoutEndsTheSubscription() async throws {
+        let harness = EngineHarness()
+        await harness.send(subscribeRequest())
+        await harness.advance(by: .seconds(33))
+        let sentBefore = harness.requests.count
+        await harness.send(publishRequest(pidf("t1", "open"), branch: "z9hG4bKp1"))
+        #expect(harness.requests.count == sentBefore)
+        #expect(try await harness.loop.submit { harness.engine.activeSubscriptionCount }.get() == 0)
+    }
+
+    @Test func unsubscribeAndExpiryEndWithTerminatedNotify() async throws {
+        let harness = EngineHarness()
+        await harness.send(subscribeRequest(expires: 60))
+        await harness.answer(harness.requests[0], status: 200)
+        let tag = try #require(try harness.sink.responses[0].to().tag)
+        await harness.send(subscribeRequest(expires: 0, branch: "z9hG4bKsub2", toTag: tag, cseq: 2))
+        #expect(harness.requests.last?.headers["Subscription-State"] == "terminated;reason=timeout")
+
+        await harness.send(subscribeRequest(from: "carol", expires: 60, branch: "z9hG4bKsub3", callID: "sub-3"))
+        await harness.answer(harness.requests.last!, status: 200)
+        await harness.advance(by: .seconds(61))
+        #expect(harness.requests.last?.headers["Subscription-State"] == "terminated;reason=timeout")
+        #expect(try harness.requests.last?.to().tag == "w-carol")
+    }
+
+    @Test func publicationLifecycleFollowsRFC3903() async throws {
+        let harness = EngineHarness()
+        await harness.send(publishRequest(pidf("t1", "open"), branch: "z9hG4bKp1"))
+        let etag = try #require(harness.sink.responses.last?.headers["SIP-ETag"])
+        await harness.send(publishRequest("", branch: "z9hG4bKp2", etag: etag))
+        let refreshed = try #require(harness.sink.responses.last)
+        #expect(refreshed.statusCode == 200)
+        let newTag = try #require(refreshed.headers["SIP-ETag"])
+        #expect(newTag != etag)
+        await harness.send(publishRequest("", branch: "z9hG4bKp3", etag: etag))
+        #expect(harness.statuses.last == 412)
+        await harness.send(publishRequest("", branch: "z9hG4bKp4", etag: newTag, expires: 0))
+        #expect(harness.statuses.last == 200)
+        #expect(await harness.store.allPublications().isEmpty)
+        await harness.send(publishRequest(pidf("t1", "open"), branch: "z9hG4bKp5", expires: 10))
+        #expect(harness.sink.responses.last?.statusCode == 423)
+        #expect(harness.sink.responses.last?.headers["Min-Expires"] == "60")
+        await harness.send(publishRequest("<presence", branch: "z9hG4bKp6"))
+        #expect(harness.statuses.last == 400)
+        #expect(harness.sink.responses.last?.reasonPhrase.hasPrefix("Bad Request: XML not well-formed") == true)
+    }
+
+    @Test func expiredPublicationLeavesTheComposition() async throws {
+        let harness = EngineHarness()
+        await harness.send(subscribeRequest(expires: 3600))
+        await harness.answer(harness.requests[0], status: 200)
+        await harness.send(publishRequest(pidf("t1", "open"), branch: "z9hG4bKp1", expires: 60))
+        await harness.answer(harness.requests.last!, status: 200)
+        await harness.advance(by: .seconds(61))
+        let last = try #require(harness.requests.last)
+        #expect(!String(decoding: last.body, as: UTF8.self).contains("t1"))
+        #expect(try last.cseq().sequenceNumber == 3)
+    }
+
+    @Test func unknownEventIs489AndPolicyBlockIs403() async throws {
+        let harness = EngineHarness(defaultPolicy: .block)
+        await harness.send(subscribeRequest(event: "foo"))
+        #expect(harness.statuses == [489])
+        #expect(harness.sink.responses[0].headers["Allow-Events"]?.contains("presence") == true)
+        await harness.send(subscribeRequest(branch: "z9hG4bKsub2", callID: "sub-2"))
+        #expect(harness.statuses.last == 403)
+        // A presentity may always watch herself.
+        await harness.send(subscribeRequest(from: "alice", branch: "z9hG4bKsub3", callID: "sub-3"))
+        #expect(harness.statuses.last == 200)
+    }
+
+    @Test func confirmPolicyGivesPendingAndWinfoSeesIt() async throws {
+        let harness = EngineHarness(defaultPolicy: .confirm)
+        await harness.send(subscribeRequest(from: "alice", event: "presence.winfo", branch: "z9hG4bKw1", callID: "winfo-1"))
+        let full = try #require(harness.requests.last)
+        #expect(full.headers["Content-Type"] == "application/watcherinfo+xml")
+        #expect(String(decoding: full.body, as: UTF8.self).contains("version=\"0\" state=\"full\""))
+        await harness.answer(full, status: 200)
+
+        await harness.send(subscribeRequest(branch: "z9hG4bKsub1", callID: "sub-1"))
+        let pending = try #require(harness.requests.first { $0.headers["Event"] == "presence" })
+        #expect(pending.headers["Subscription-State"] == "pending;expires=600")
+        #expect(pending.body.isEmpty)
+        let partial = try #require(harness.requests.last { $0.headers["Event"] == "presence.winfo" })
+        let text = String(decoding: partial.body, as: UTF8.self)
+        #expect(text.contains("version=\"1\" state=\"partial\""))
+        #expect(text.contains("status=\"pending\""))
+        #expect(text.contains("event=\"subscribe\""))
+        #expect(text.contains(">sip:bob@example.com</watcher>"))
+
+        await harness.send(subscribeRequest(from: "carol", event: "presence.winfo", branch: "z9hG4bKw2", callID: "winfo-2"))
+        #expect(harness.statuses.last == 403)
+    }
+
+    @Test func subscriptionsContinueAfterARestartWithHigherCSeq() async throws {
+        let store = InMemoryHeraldStore()
+        let before = EngineHarness(store: store)
+        await before.send(subscribeRequest(expires: 3600))
+        await before.answer(before.requests[0], status: 200)
+        await before.send(publishRequest(pidf("t1", "open"), branch: "z9hG4bKp1"))
+        let lastCSeq = try #require(try before.requests.last?.cseq().sequenceNumber)
+        try await Task.sleep(for: .milliseconds(50))
+
+        let after = EngineHarness(store: store)
+        let restored = try await after.loop.flatSubmit { after.engine.restore() }.get()
+        #expect(restored.subscriptions == 1)
+        await after.send(publishRequest(pidf("t2", "open"), branch: "z9hG4bKp2"))
+        let notify = try #require(after.requests.last)
+        #expect(notify.callID == "sub-1")
+        #expect(try notify.to().tag == "w-bob")
+        #expect(try notify.cseq().sequenceNumber > lastCSeq)
+        #expect(String(decoding: notify.body, as: UTF8.self).contains("t2"))
+    }
+}
