@@ -82,7 +82,7 @@ extension SIPEngine {
                 let neutral = PIDFDocument(entity: record.resourceURI)
                 return self.loop.makeSucceededFuture((package.notifyContentType, neutral.serialized()))
             }
-            return self.loop.makeFutureWithTask {
+            return self.sharedStateDocument(event: package.name, resource: record.resource) {
                 let publications = try await store.publications(resource: record.resource, event: package.name)
                 let sources = publications.compactMap { publication -> PresenceComposer.Source? in
                     guard let document = try? PIDFDocument(parsing: publication.body) else { return nil }
@@ -92,7 +92,7 @@ extension SIPEngine {
                 return (package.notifyContentType, composed.serialized())
             }
         case .messageSummary:
-            return self.loop.makeFutureWithTask {
+            return self.sharedStateDocument(event: package.name, resource: record.resource) {
                 let latest = try await store.publications(resource: record.resource, event: package.name).last
                 return (package.notifyContentType, latest?.body ?? Array(MessageSummary(messagesWaiting: false).text.utf8))
             }
@@ -107,6 +107,18 @@ extension SIPEngine {
             subscription.watcherInfoVersion += 1
             return self.loop.makeSucceededFuture((package.notifyContentType, Array(XMLSerializer.serialize(document).utf8)))
         }
+    }
+
+    /// The cached document for `event|resource`, or a new one from `build`.
+    private func sharedStateDocument(
+        event: String, resource: String, _ build: @escaping @Sendable () async throws -> (String, [UInt8])?
+    ) -> EventLoopFuture<(String, [UInt8])?> {
+        let key = Self.resourceKey(event, resource)
+        if let cached = self.stateDocuments[key] { return cached }
+        let future = self.loop.makeFutureWithTask(build)
+        self.stateDocuments[key] = future
+        future.whenFailure { _ in if self.stateDocuments[key] === future { self.stateDocuments[key] = nil } }
+        return future
     }
 
     // MARK: Watcher information (RFC 3857)
@@ -154,6 +166,7 @@ extension SIPEngine {
 
     /// The published state of `resource` changed: notify its watchers.
     func resourceStateChanged(event: String, resource: String) {
+        self.stateDocuments[Self.resourceKey(event, resource)] = nil
         for id in self.subscriptionsByResource[Self.resourceKey(event, resource)] ?? [] {
             guard let subscription = self.subscriptions[id] else { continue }
             self.apply(subscription.machine.stateChanged(now: self.instant), to: subscription, transaction: nil)

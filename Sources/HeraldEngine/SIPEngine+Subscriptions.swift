@@ -176,10 +176,32 @@ extension SIPEngine {
     func persist(_ subscription: SubscriptionEntry) {
         subscription.record.status = subscription.machine.status.rawValue
         subscription.record.authorization = subscription.machine.authorization.rawValue
-        let record = subscription.record
+        self.unsavedSubscriptions[subscription.record.id] = .some(subscription.record)
+        self.flushSubscriptions()
+    }
+
+    /// Writes subscription changes in order: one flush at a time, each with the latest record
+    /// per subscription, so an older record can never overwrite a newer one.
+    func flushSubscriptions() {
+        guard !self.subscriptionFlushRunning, !self.unsavedSubscriptions.isEmpty else { return }
+        self.subscriptionFlushRunning = true
+        let changes = self.unsavedSubscriptions
+        self.unsavedSubscriptions.removeAll()
         let store = self.store
-        let logger = self.logger
-        Task { do { try await store.saveSubscription(record) } catch { logger.error("cannot store subscription", metadata: ["error": "\(error)"]) } }
+        self.loop.makeFutureWithTask {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (id, record) in changes {
+                    group.addTask {
+                        if let record { try await store.saveSubscription(record) } else { try await store.removeSubscription(id: id) }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }.whenComplete { result in
+            if case .failure(let error) = result { self.logger.error("cannot store subscriptions", metadata: ["error": "\(error)"]) }
+            self.subscriptionFlushRunning = false
+            self.flushSubscriptions()
+        }
     }
 
     func removeSubscription(_ subscription: SubscriptionEntry) {
@@ -189,9 +211,12 @@ extension SIPEngine {
         guard self.subscriptions.removeValue(forKey: id) != nil else { return }
         let key = Self.resourceKey(subscription.package.name, subscription.record.resource)
         self.subscriptionsByResource[key]?.remove(id)
-        if self.subscriptionsByResource[key]?.isEmpty == true { self.subscriptionsByResource[key] = nil }
-        let store = self.store
-        Task { try? await store.removeSubscription(id: id) }
+        if self.subscriptionsByResource[key]?.isEmpty == true {
+            self.subscriptionsByResource[key] = nil
+            self.stateDocuments[key] = nil
+        }
+        self.unsavedSubscriptions[id] = .some(nil)
+        self.flushSubscriptions()
     }
 
     static let cseqReservation: UInt32 = 100

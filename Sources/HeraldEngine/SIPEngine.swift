@@ -27,6 +27,12 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
     /// Subscription ids by `event|resource`, for fan-out on state changes.
     var subscriptionsByResource: [String: Set<String>] = [:]
     var publicationTimers: [String: Scheduled<Void>] = [:]
+    /// The composed state document per `event|resource`, built once per change and shared by
+    /// every watcher's NOTIFY.
+    var stateDocuments: [String: EventLoopFuture<(String, [UInt8])?>] = [:]
+    /// Subscription changes not yet written: the latest record per id, or nil for a removal.
+    var unsavedSubscriptions: [String: SubscriptionRecord?] = [:]
+    var subscriptionFlushRunning = false
     var publicationSequence: Int64 = 0
     public internal(set) var statistics = EngineStatistics()
 

@@ -21,20 +21,19 @@ extension SQLiteHeraldStore {
     }
 
     public func savePublication(_ record: PublicationRecord, replacing: String?) async throws {
-        try await self.transaction {
-            if let replacing {
-                _ = try await self.connection.query("DELETE FROM publications WHERE entity_tag = ?", [.text(replacing)])
-            }
-            _ = try await self.connection.query(
-                """
-                INSERT OR REPLACE INTO publications (entity_tag, resource, event, content_type, body, expires_at, sequence)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
-                """,
-                [
-                    .text(record.entityTag), .text(record.resource), .text(record.event), .text(record.contentType),
-                    .blob(ByteBuffer(bytes: record.body)), .integer(Int(record.expiresAt)), .integer(Int(record.sequence)),
-                ])
-        }
+        var statements: [(String, [SQLiteData])] = []
+        if let replacing { statements.append(("DELETE FROM publications WHERE entity_tag = ?", [.text(replacing)])) }
+        statements.append((
+            """
+            INSERT OR REPLACE INTO publications (entity_tag, resource, event, content_type, body, expires_at, sequence)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            """,
+            [
+                .text(record.entityTag), .text(record.resource), .text(record.event), .text(record.contentType),
+                .blob(ByteBuffer(bytes: record.body)), .integer(Int(record.expiresAt)), .integer(Int(record.sequence)),
+            ]
+        ))
+        try await self.write(statements)
     }
 
     public func removePublication(entityTag: String) async throws -> PublicationRecord? {
@@ -74,8 +73,7 @@ extension SQLiteHeraldStore {
     // MARK: Subscriptions
 
     public func saveSubscription(_ record: SubscriptionRecord) async throws {
-        try await self.transaction {
-            _ = try await self.connection.query(
+        try await self.write([(
                 """
                 INSERT OR REPLACE INTO subscriptions (id, event, event_id, resource, resource_uri, watcher, watcher_address,
                     watcher_display_name, call_id, local_tag, remote_tag, remote_target, route_set, local_cseq_reserved, remote_cseq,
@@ -89,14 +87,12 @@ extension SQLiteHeraldStore {
                     .text(record.remoteTag), .text(record.remoteTarget), .text(record.routeSet.joined(separator: "\n")),
                     .integer(Int(record.localCSeqReserved)), .integer(Int(record.remoteCSeq)), .integer(Int(record.expiresAt)),
                     .text(record.status), .text(record.authorization), .text(record.destination), .integer(Int(record.createdAt)),
-                ])
-        }
+                ]
+        )])
     }
 
     public func removeSubscription(id: String) async throws {
-        try await self.transaction {
-            _ = try await self.connection.query("DELETE FROM subscriptions WHERE id = ?", [.text(id)])
-        }
+        try await self.write([("DELETE FROM subscriptions WHERE id = ?", [.text(id)])])
     }
 
     public func allSubscriptions() async throws -> [SubscriptionRecord] {

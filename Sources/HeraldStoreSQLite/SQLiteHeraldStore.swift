@@ -7,7 +7,9 @@ import SQLiteNIO
 /// synchronous commits, so that an acknowledged change survives `kill -9` and power loss.
 public actor SQLiteHeraldStore: HeraldStore {
     let connection: SQLiteConnection
-    private let lock = AsyncSerialLock()
+    let lock = AsyncSerialLock()
+    var pendingWrites: [PendingWrite] = []
+    var isCommitting = false
     public nonisolated let path: String
 
     /// Opens (creating when needed) `herald.sqlite` in `dataDirectory` and migrates it.
@@ -144,21 +146,21 @@ public actor SQLiteHeraldStore: HeraldStore {
     }
 
     public func replaceBindings(addressOfRecord: String, with bindings: [BindingRecord]) async throws {
-        try await self.transaction {
-            _ = try await self.connection.query("DELETE FROM bindings WHERE aor = ?", [.text(addressOfRecord)])
-            for binding in bindings {
-                _ = try await self.connection.query(
-                    """
-                    INSERT INTO bindings (aor, contact_uri, contact_header, call_id, cseq, expires_at, q_value, path, received_from)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                    [
-                        .text(addressOfRecord), .text(binding.contactURI), .text(binding.contactHeader), .text(binding.callID),
-                        .integer(Int(binding.cseq)), .integer(Int(binding.expiresAt)), binding.qValue.map { .float($0) } ?? .null,
-                        .text(binding.path.joined(separator: "\n")), binding.receivedFrom.map { .text($0) } ?? .null,
-                    ])
-            }
+        var statements: [(String, [SQLiteData])] = [("DELETE FROM bindings WHERE aor = ?", [.text(addressOfRecord)])]
+        for binding in bindings {
+            statements.append((
+                """
+                INSERT INTO bindings (aor, contact_uri, contact_header, call_id, cseq, expires_at, q_value, path, received_from)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+                [
+                    .text(addressOfRecord), .text(binding.contactURI), .text(binding.contactHeader), .text(binding.callID),
+                    .integer(Int(binding.cseq)), .integer(Int(binding.expiresAt)), binding.qValue.map { .float($0) } ?? .null,
+                    .text(binding.path.joined(separator: "\n")), binding.receivedFrom.map { .text($0) } ?? .null,
+                ]
+            ))
         }
+        try await self.write(statements)
     }
 
     public func removeExpiredBindings(now: Int64) async throws -> [BindingRecord] {

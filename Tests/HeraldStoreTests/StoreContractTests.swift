@@ -73,7 +73,7 @@ let alice = UserRecord(username: "alice", domain: "Example.COM", ha1MD5: "md5", 
         try await store.close()
         let reopened = try await SQLiteHeraldStore.open(dataDirectory: directory, logger: Logger(label: "test"))
         #expect(try await reopened.user(username: "alice", domain: "example.com") == alice)
-        #expect(try await reopened.schemaVersion() == 2)
+        #expect(try await reopened.schemaVersion() == 3)
         try await reopened.close()
     }
 

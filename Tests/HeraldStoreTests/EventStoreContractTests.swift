@@ -1,0 +1,66 @@
+import Foundation
+import HeraldStore
+import HeraldStoreSQLite
+import Logging
+import Testing
+
+func publication(_ tag: String, resource: String = "sip:alice@example.com", expiresAt: Int64 = 100, sequence: Int64 = 1) -> PublicationRecord {
+    PublicationRecord(
+        entityTag: tag, resource: resource, event: "presence", contentType: "application/pidf+xml", body: Array("<x>\(tag)</x>\u{0}".utf8),
+        expiresAt: expiresAt, sequence: sequence)
+}
+
+func subscriptionRecord(_ id: String, cseq: UInt32 = 100) -> SubscriptionRecord {
+    SubscriptionRecord(
+        id: id, event: "presence", eventID: nil, resource: "sip:alice@example.com", resourceURI: "sip:alice@example.com",
+        watcher: "sip:bob@example.com", watcherAddress: "<sip:bob@example.com>", watcherDisplayName: "Bob", callID: "c-\(id)",
+        localTag: "l", remoteTag: "r", remoteTarget: "sip:bob@192.0.2.1", routeSet: ["<sip:p1;lr>", "<sip:p2;lr>"],
+        localCSeqReserved: cseq, remoteCSeq: 1, expiresAt: 1000, status: "active", authorization: "allow",
+        destination: "udp:192.0.2.1:5060", createdAt: 1)
+}
+
+@Suite struct EventStoreContractTests {
+    @Test(arguments: Backend.allCases)
+    func publicationsAreReplacedByNewEntityTagsAndExpire(_ backend: Backend) async throws {
+        let store = try await backend.open(directory: temporaryDirectory())
+        try await store.savePublication(publication("e1", sequence: 1), replacing: nil)
+        try await store.savePublication(publication("e2", expiresAt: 300, sequence: 2), replacing: nil)
+        try await store.savePublication(publication("e3", expiresAt: 300, sequence: 3), replacing: "e1")
+        #expect(try await store.publication(entityTag: "e1") == nil)
+        #expect(try await store.publications(resource: "sip:alice@example.com", event: "presence").map(\.entityTag) == ["e2", "e3"])
+        #expect(try await store.publication(entityTag: "e3")?.body == Array("<x>e3</x>\u{0}".utf8))
+        #expect(try await store.removePublication(entityTag: "e2")?.entityTag == "e2")
+        #expect(try await store.removeExpiredPublications(now: 300).map(\.entityTag) == ["e3"])
+        #expect(try await store.allPublications().isEmpty)
+        try await store.close()
+    }
+
+    @Test(arguments: Backend.allCases)
+    func subscriptionsRoundTrip(_ backend: Backend) async throws {
+        let store = try await backend.open(directory: temporaryDirectory())
+        try await store.saveSubscription(subscriptionRecord("s1"))
+        try await store.saveSubscription(subscriptionRecord("s1", cseq: 200))
+        try await store.saveSubscription(subscriptionRecord("s2"))
+        let all = try await store.allSubscriptions()
+        #expect(all.count == 2)
+        #expect(all.first { $0.id == "s1" } == subscriptionRecord("s1", cseq: 200))
+        try await store.removeSubscription(id: "s1")
+        #expect(try await store.allSubscriptions().map(\.id) == ["s2"])
+        try await store.close()
+    }
+
+    @Test func concurrentWritesAreGroupCommittedAndAllDurable() async throws {
+        let directory = temporaryDirectory()
+        let store = try await SQLiteHeraldStore.open(dataDirectory: directory, logger: Logger(label: "test"))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<200 {
+                group.addTask { try await store.savePublication(publication("p\(index)", sequence: Int64(index)), replacing: nil) }
+            }
+            try await group.waitForAll()
+        }
+        try await store.close()
+        let reopened = try await SQLiteHeraldStore.open(dataDirectory: directory, logger: Logger(label: "test"))
+        #expect(try await reopened.allPublications().count == 200)
+        try await reopened.close()
+    }
+}

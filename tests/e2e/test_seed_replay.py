@@ -1,0 +1,146 @@
+"""Replay of seed 001 (an RCS client's REGISTER, presence.winfo and presence SUBSCRIBEs and its
+5-tuple PUBLISH) over raw UDP, without the XCAP steps.
+
+Adaptations: the server serves test-rcs.com; the seed's Route (192.168.1.2) is dropped; its Via
+is replaced by ours; Contact host:port become our loopback socket (its parameters stay) so
+NOTIFYs reach us; Content-Length is recomputed (the seed's text has collapsed whitespace).
+Every other header (User-Agent, Accept, Supported, Allow, Event, ...) is sent as in the seed.
+"""
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from sipclient import LOOPBACK, new_branch, parse_message, tag_of
+from sipua import UA, WINFO_NS, content_type, presence_server, sub_state
+
+OWNER = "sip:+339012341234@test-rcs.com"
+OP_NS = "urn:oma:xml:prs:pidf:oma-pres"
+PIDF_NS = "urn:ietf:params:xml:ns:pidf"
+SERVICES = {"t1": "org.openmobilealliance:File-Transfer", "t2": "org.gsma.imageshare",
+            "t3": "org.gsma.videoshare", "t4": "org.openmobilealliance:IM-session",
+            "t5": "org.3gpp.cs-videotelephony"}
+
+
+def _seed_file() -> Path:
+    here = Path(__file__).resolve()
+    for d in here.parents:
+        hits = sorted((d / "shared" / "seeds").glob("001_*.txt"))
+        if hits:
+            return hits[0]
+    pytest.skip("seed 001 (shared/seeds/001_*.txt) not found")
+
+
+def seed_messages() -> dict[str, str]:
+    """The seed's SIP requests by 'METHOD Event' (one flattened line each in the seed)."""
+    out = {}
+    for line in _seed_file().read_text(encoding="utf-8").splitlines():
+        m = re.match(r"(REGISTER|SUBSCRIBE|PUBLISH) (\S+) SIP/2\.0 ", line)
+        if m:
+            ev = re.search(r" Event: (\S+)", line)
+            out[f"{m.group(1)} {ev.group(1) if ev else ''}".strip()] = line
+    return out
+
+
+def adapt(flat: str, port: int, drop: tuple[str, ...] = ()) -> bytes:
+    """Rebuild a seed request as CRLF lines: own Via, no Route, loopback Contact."""
+    head, _, tail = flat.partition(" Content-Length: ")
+    body = tail.split(" ", 1)[1].strip() if " " in tail.strip() else ""
+    start, *fields = re.split(r" (?=[A-Z][A-Za-z0-9-]*: )", head)
+    lines = [start, f"Via: SIP/2.0/UDP {LOOPBACK}:{port};rport;branch={new_branch()}"]
+    for f in fields:
+        name = f.split(":", 1)[0].lower()
+        if name in ("via", "route", *drop):
+            continue
+        if name == "contact":
+            f = re.sub(r"sip:192\.168\.1\.1:5060", f"sip:{LOOPBACK}:{port}", f)
+        lines.append(f.strip())
+    raw = "\r\n".join(lines) + f"\r\nContent-Length: {len(body.encode())}\r\n\r\n" + body
+    return raw.encode()
+
+
+def _send(ua: UA, raw: bytes):
+    """Send an adapted seed request; return its final response (NOTIFYs are queued)."""
+    msg = parse_message(raw)
+    branch = msg.top_via().params["branch"]
+    ua.sock.send(raw)
+    for _ in range(30):
+        for i, r in enumerate(ua.responses):
+            if r.top_via().params.get("branch") == branch and (r.status or 0) >= 200:
+                return ua.responses.pop(i)
+        if not ua._pump(0.1) and not ua.responses:
+            continue
+    raise AssertionError(f"no final response to the seed's {msg.start_line}")
+
+
+def _service_ids(body: bytes) -> dict[str, str]:
+    root = ET.fromstring(body)  # raises if a prefix (op:, ...) were left undeclared
+    assert root.tag == f"{{{PIDF_NS}}}presence" and root.get("entity") == OWNER, body[:300]
+    out = {}
+    for t in root.findall(f"{{{PIDF_NS}}}tuple"):
+        sid = t.find(f"{{{OP_NS}}}service-description/{{{OP_NS}}}service-id")
+        out[t.get("id")] = sid.text.strip() if sid is not None and sid.text else None
+    return out
+
+
+def test_seed_001_rcs_presence_flow(herald_factory):
+    h = presence_server(herald_factory, domains=("test-rcs.com",))
+    seed = seed_messages()
+    assert {"REGISTER", "SUBSCRIBE presence.winfo", "SUBSCRIBE presence",
+            "PUBLISH presence"} <= set(seed), sorted(seed)
+    with UA(h, OWNER) as ua:
+        r = _send(ua, adapt(seed["REGISTER"], ua.port))
+        assert r.status == 200, r.start_line
+
+        # 3) presence.winfo SUBSCRIBE -> 200 and a full (empty) watcherinfo NOTIFY
+        raw = adapt(seed["SUBSCRIBE presence.winfo"], ua.port)
+        winfo_cid = parse_message(raw).headers.get("call-id")
+        r = _send(ua, raw)
+        assert r.status == 200 and tag_of(r.headers.get("to")), r.start_line
+        n = ua.next_notify(5, winfo_cid)
+        assert n is not None, "no watcherinfo NOTIFY"
+        assert content_type(n) == "application/watcherinfo+xml"
+        root = ET.fromstring(n.body)
+        assert (root.get("version"), root.get("state")) == ("0", "full"), n.body
+        wl = root.find(f"{{{WINFO_NS}}}watcher-list")
+        assert wl is not None and wl.get("resource") == OWNER and wl.get("package") == "presence"
+
+        # 7) presence SUBSCRIBE (own list URI, Supported: eventlist) -> 200, active NOTIFY
+        raw = adapt(seed["SUBSCRIBE presence"], ua.port)
+        pres_cid = parse_message(raw).headers.get("call-id")
+        r = _send(ua, raw)
+        assert r.status == 200, r.start_line
+        n = ua.next_notify(5, pres_cid)
+        assert n is not None and sub_state(n)[0] == "active", n
+        assert tag_of(n.headers.get("to")) == "8Ih0yaUGAA"
+
+        # 9) PUBLISH, first without its SIP-If-Match (an initial publication)
+        r = _send(ua, adapt(seed["PUBLISH presence"], ua.port, drop=("sip-if-match",)))
+        assert r.status == 200, r.start_line
+        etag = r.headers.get("sip-etag")
+        assert etag
+        for _ in range(5):
+            n = ua.next_notify(5, pres_cid)
+            assert n is not None, "no presence NOTIFY after the seed's PUBLISH"
+            assert content_type(n) == "application/pidf+xml", n.headers.get("content-type")
+            if n.body and _service_ids(n.body):
+                break
+        assert _service_ids(n.body) == SERVICES, n.body.decode()
+
+        # the seed's own SIP-If-Match names no publication of this server: 412
+        r = _send(ua, adapt(seed["PUBLISH presence"], ua.port))
+        assert r.status == 412, r.start_line
+        # the same body as a modification of our publication: 200, a new etag, same tuples
+        flat = seed["PUBLISH presence"].replace("SIP-If-Match: ac63be7e9042439dad76da16904cf48d",
+                                                f"SIP-If-Match: {etag}")
+        r = _send(ua, adapt(flat, ua.port))
+        assert r.status == 200 and r.headers.get("sip-etag") not in (None, etag), r.raw
+        n = ua.next_notify(3, pres_cid)
+        if n is not None:  # a NOTIFY for unchanged state is allowed, not required
+            assert _service_ids(n.body) == SERVICES, n.body.decode()
+        winfo = [x for x in ua.notify_log if x.headers.get("call-id") == winfo_cid]
+        for x in winfo[1:]:  # the owner watching itself may show up in partial updates
+            ET.fromstring(x.body)
