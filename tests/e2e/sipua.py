@@ -211,6 +211,14 @@ class UA:
             lines.append(f"Content-Type: {ctype}")
         lines.append(f"Content-Length: {len(body)}")
         self.sock.send(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        return self.await_response(branch, timeout)
+
+    def send_raw(self, raw: bytes, timeout: float = 3.0) -> SipMessage | None:
+        """Send a ready-made request; return its final response (matched by Via branch)."""
+        self.sock.send(raw)
+        return self.await_response(parse_message(raw).top_via().params.get("branch"), timeout)
+
+    def await_response(self, branch: str, timeout: float) -> SipMessage | None:
         deadline = time.monotonic() + timeout
         while True:
             for i, r in enumerate(self.responses):

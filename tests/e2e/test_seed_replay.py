@@ -34,21 +34,27 @@ def _seed_file() -> Path:
     pytest.skip("seed 001 (shared/seeds/001_*.txt) not found")
 
 
-def seed_messages() -> dict[str, str]:
-    """The seed's SIP requests by 'METHOD Event' (one flattened line each in the seed)."""
-    out = {}
-    for line in _seed_file().read_text(encoding="utf-8").splitlines():
+def seed_messages() -> dict[str, tuple[str, str]]:
+    """The seed's SIP requests by 'METHOD Event': (header text flattened on one line, body
+    from the lines that follow it, up to the next numbered step)."""
+    out, lines = {}, _seed_file().read_text(encoding="utf-8").splitlines()
+    for i, line in enumerate(lines):
         m = re.match(r"(REGISTER|SUBSCRIBE|PUBLISH) (\S+) SIP/2\.0 ", line)
         if m:
+            body = []
+            for nxt in lines[i + 1:]:
+                if not nxt.lstrip().startswith("<"):
+                    break
+                body.append(nxt.strip())
             ev = re.search(r" Event: (\S+)", line)
-            out[f"{m.group(1)} {ev.group(1) if ev else ''}".strip()] = line
+            out[f"{m.group(1)} {ev.group(1) if ev else ''}".strip()] = (line, "\n".join(body))
     return out
 
 
-def adapt(flat: str, port: int, drop: tuple[str, ...] = ()) -> bytes:
+def adapt(msg: tuple[str, str], port: int, drop: tuple[str, ...] = ()) -> bytes:
     """Rebuild a seed request as CRLF lines: own Via, no Route, loopback Contact."""
-    head, _, tail = flat.partition(" Content-Length: ")
-    body = tail.split(" ", 1)[1].strip() if " " in tail.strip() else ""
+    flat, body = msg
+    head = flat.partition(" Content-Length: ")[0]
     start, *fields = re.split(r" (?=[A-Z][A-Za-z0-9-]*: )", head)
     lines = [start, f"Via: SIP/2.0/UDP {LOOPBACK}:{port};rport;branch={new_branch()}"]
     for f in fields:
@@ -64,16 +70,9 @@ def adapt(flat: str, port: int, drop: tuple[str, ...] = ()) -> bytes:
 
 def _send(ua: UA, raw: bytes):
     """Send an adapted seed request; return its final response (NOTIFYs are queued)."""
-    msg = parse_message(raw)
-    branch = msg.top_via().params["branch"]
-    ua.sock.send(raw)
-    for _ in range(30):
-        for i, r in enumerate(ua.responses):
-            if r.top_via().params.get("branch") == branch and (r.status or 0) >= 200:
-                return ua.responses.pop(i)
-        if not ua._pump(0.1) and not ua.responses:
-            continue
-    raise AssertionError(f"no final response to the seed's {msg.start_line}")
+    r = ua.send_raw(raw)
+    assert r is not None, f"no final response to the seed's {parse_message(raw).start_line}"
+    return r
 
 
 def _service_ids(body: bytes) -> dict[str, str]:
@@ -134,9 +133,10 @@ def test_seed_001_rcs_presence_flow(herald_factory):
         r = _send(ua, adapt(seed["PUBLISH presence"], ua.port))
         assert r.status == 412, r.start_line
         # the same body as a modification of our publication: 200, a new etag, same tuples
-        flat = seed["PUBLISH presence"].replace("SIP-If-Match: ac63be7e9042439dad76da16904cf48d",
-                                                f"SIP-If-Match: {etag}")
-        r = _send(ua, adapt(flat, ua.port))
+        flat, body = seed["PUBLISH presence"]
+        flat = flat.replace("SIP-If-Match: ac63be7e9042439dad76da16904cf48d",
+                            f"SIP-If-Match: {etag}")
+        r = _send(ua, adapt((flat, body), ua.port))
         assert r.status == 200 and r.headers.get("sip-etag") not in (None, etag), r.raw
         n = ua.next_notify(3, pres_cid)
         if n is not None:  # a NOTIFY for unchanged state is allowed, not required

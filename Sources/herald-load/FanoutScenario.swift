@@ -1,0 +1,186 @@
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import SIPCore
+
+/// PUBLISH→NOTIFY fan-out: P presentities with W watchers each; PUBLISH (modify) at a constant
+/// total rate; latency from a PUBLISH's send time, carried in its body, to each NOTIFY carrying it.
+final class FanoutScenario: @unchecked Sendable {
+    // @unchecked: every mutable property is touched only on `loop`.
+    struct Options {
+        var target: SocketAddress
+        var domain: String
+        var presentities: Int
+        var watchers: Int
+        var rate: Double
+        var duration: Double
+        var transport = "UDP"
+    }
+
+    let options: Options
+    let loop: any EventLoop
+    var watcherChannel: (any Channel)?
+    var publisherChannel: (any Channel)?
+    var subscribed = 0
+    var firstNotifies = Set<String>()
+    var entityTags: [Int: String] = [:]
+    var inFlightPublish: [String: (presentity: Int, sent: UInt64)] = [:]
+    var latencies = LatencyRecorder()
+    var notifies = 0
+    var publishSent = 0
+    var publishOK = 0
+    var publishSkipped = 0
+    var failures: [Int: Int] = [:]
+    var measuring = false
+    var branchCounter = 0
+
+    init(options: Options, loop: any EventLoop) {
+        self.options = options
+        self.loop = loop
+    }
+
+    static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+
+    func bind(_ group: any EventLoopGroup) async throws {
+        let handler: @Sendable (AddressedEnvelope<ByteBuffer>, Bool) -> Void = { [self] envelope, isWatcher in
+            var data = envelope.data
+            let bytes = data.readBytes(length: data.readableBytes) ?? []
+            self.loop.execute { self.received(bytes, from: envelope.remoteAddress, watcherSide: isWatcher) }
+        }
+        for isWatcher in [true, false] {
+            let channel = try await DatagramBootstrap(group: self.loop)
+                .channelOption(.socketOption(.so_rcvbuf), value: 8 << 20)
+                .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 65_536))
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(DatagramCallbackHandler { handler($0, isWatcher) })
+                    }
+                }
+                .bind(host: "127.0.0.1", port: 0).get()
+            if isWatcher { self.watcherChannel = channel } else { self.publisherChannel = channel }
+        }
+    }
+
+    var watcherPort: Int { self.watcherChannel?.localAddress?.port ?? 0 }
+    var publisherPort: Int { self.publisherChannel?.localAddress?.port ?? 0 }
+
+    func nextBranch() -> String {
+        self.branchCounter += 1
+        return "z9hG4bKload\(self.branchCounter)"
+    }
+
+    func send(_ text: String, on channel: (any Channel)?) {
+        guard let channel else { return }
+        let buffer = channel.allocator.buffer(string: text)
+        channel.writeAndFlush(AddressedEnvelope(remoteAddress: self.options.target, data: buffer), promise: nil)
+    }
+
+    func presentityURI(_ index: Int) -> String { "sip:load-p\(index)@\(self.options.domain)" }
+
+    // MARK: Setup
+
+    func subscribeAll() {
+        for presentity in 0..<self.options.presentities {
+            for watcher in 0..<self.options.watchers {
+                let uri = self.presentityURI(presentity)
+                let text = "SUBSCRIBE \(uri) SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:\(self.watcherPort);rport;branch=\(self.nextBranch())\r\n"
+                    + "From: <sip:load-w\(presentity)-\(watcher)@\(self.options.domain)>;tag=w\(presentity)-\(watcher)\r\nTo: <\(uri)>\r\n"
+                    + "Call-ID: sub-\(presentity)-\(watcher)\r\nCSeq: 1 SUBSCRIBE\r\nMax-Forwards: 70\r\nEvent: presence\r\n"
+                    + "Contact: <sip:w@127.0.0.1:\(self.watcherPort)>\r\nExpires: 3600\r\nContent-Length: 0\r\n\r\n"
+                self.send(text, on: self.watcherChannel)
+            }
+        }
+    }
+
+    func publish(_ presentity: Int) {
+        let uri = self.presentityURI(presentity)
+        let sent = Self.now()
+        let body = "<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"\(uri)\"><tuple id=\"t\"><status><basic>open</basic></status><note>ts-\(sent)</note></tuple></presence>"
+        let callID = "pub-\(presentity)-\(sent)"
+        var text = "PUBLISH \(uri) SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:\(self.publisherPort);rport;branch=\(self.nextBranch())\r\n"
+            + "From: <\(uri)>;tag=p\(presentity)\r\nTo: <\(uri)>\r\nCall-ID: \(callID)\r\nCSeq: 1 PUBLISH\r\nMax-Forwards: 70\r\n"
+            + "Event: presence\r\nExpires: 3600\r\nContent-Type: application/pidf+xml\r\n"
+        if let tag = self.entityTags[presentity] { text += "SIP-If-Match: \(tag)\r\n" }
+        text += "Content-Length: \(body.utf8.count)\r\n\r\n\(body)"
+        self.inFlightPublish[callID] = (presentity, sent)
+        self.publishing.insert(presentity)
+        self.publishSent += 1
+        self.send(text, on: self.publisherChannel)
+    }
+
+    var nextPresentity = 0
+    var pacer = OpenLoopPacer(startNanoseconds: 0, ratePerSecond: 1)
+
+    /// Starts the open-loop PUBLISH schedule: every millisecond, send what is due.
+    func startPublishing() {
+        self.measuring = true
+        self.pacer = OpenLoopPacer(startNanoseconds: Self.now(), ratePerSecond: self.options.rate)
+        let end = Self.now() + UInt64(self.options.duration * 1e9)
+        self.loop.scheduleRepeatedTask(initialDelay: .zero, delay: .milliseconds(1)) { [self] task in
+            let now = Self.now()
+            guard now < end else {
+                task.cancel()
+                return
+            }
+            for _ in 0..<self.pacer.due(now: now) {
+                let presentity = self.nextPresentity % self.options.presentities
+                self.nextPresentity += 1
+                // One PUBLISH per presentity at a time: the next needs the entity-tag of the last.
+                if self.publishing.contains(presentity) {
+                    self.publishSkipped += 1
+                } else {
+                    self.publish(presentity)
+                }
+            }
+        }
+    }
+
+    var publishing: Set<Int> = []
+
+    // MARK: Receiving
+
+    func received(_ bytes: [UInt8], from address: SocketAddress, watcherSide: Bool) {
+        guard let message = try? SIPMessageParser.parse(bytes) else { return }
+        switch message {
+        case .request(let request) where request.method == .notify:
+            let response = SIPResponse(answering: request, statusCode: 200, toTag: nil)
+            self.watcherChannel?.writeAndFlush(
+                AddressedEnvelope(remoteAddress: address, data: ByteBuffer(bytes: SIPSerializer.serialize(response))), promise: nil)
+            if let callID = request.callID { self.firstNotifies.insert(callID) }
+            guard self.measuring else { return }
+            self.notifies += 1
+            if let range = request.body.firstRange(of: Array("ts-".utf8)) {
+                let digits = request.body[range.upperBound...].prefix { $0 >= 48 && $0 <= 57 }
+                if let sent = UInt64(String(decoding: digits, as: UTF8.self)) {
+                    self.latencies.record(microseconds: Int64(Self.now() - sent) / 1000)
+                }
+            }
+        case .response(let response):
+            guard let callID = response.callID else { return }
+            if callID.hasPrefix("sub-") {
+                if response.statusCode >= 200 {
+                    if response.statusCode < 300 { self.subscribed += 1 } else { self.failures[response.statusCode, default: 0] += 1 }
+                }
+            } else if let publish = self.inFlightPublish.removeValue(forKey: callID) {
+                self.publishing.remove(publish.presentity)
+                if response.statusCode == 200 {
+                    self.publishOK += 1
+                    if let tag = response.headers["SIP-ETag"] { self.entityTags[publish.presentity] = tag }
+                } else {
+                    self.failures[response.statusCode, default: 0] += 1
+                    if response.statusCode == 412 { self.entityTags[publish.presentity] = nil }
+                }
+            }
+        default:
+            break
+        }
+    }
+}
+
+final class DatagramCallbackHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    let callback: (AddressedEnvelope<ByteBuffer>) -> Void
+    init(_ callback: @escaping (AddressedEnvelope<ByteBuffer>) -> Void) { self.callback = callback }
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) { self.callback(Self.unwrapInboundIn(data)) }
+}

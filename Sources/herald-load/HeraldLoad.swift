@@ -1,0 +1,114 @@
+import ArgumentParser
+import Foundation
+import NIOCore
+import NIOPosix
+
+@main
+struct HeraldLoad: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "herald-load",
+        abstract: "Loads a SIP presence server on loopback and measures it.",
+        subcommands: [Fanout.self])
+}
+
+struct Fanout: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "P presentities × W watchers; PUBLISH at a constant rate; PUBLISH-to-NOTIFY latency at every watcher.")
+
+    @Option(help: "Server address (loopback only).") var target = "127.0.0.1:5060"
+    @Option(help: "Domain of the load users.") var domain = "example.com"
+    @Option(help: "Number of presentities.") var presentities = 10
+    @Option(help: "Watchers per presentity.") var watchers = 10
+    @Option(help: "PUBLISH requests per second, all presentities together.") var rate = 100.0
+    @Option(help: "Seconds of publishing.") var duration = 10.0
+    @Option(name: .customLong("server-pid"), help: "Report the server's resident memory per subscription.") var serverPID: Int32?
+    @Option(help: "Write the summary as JSON to this file.") var json: String?
+
+    func run() async throws {
+        guard let colon = self.target.lastIndex(of: ":"), let port = Int(self.target[self.target.index(after: colon)...]) else {
+            throw ValidationError("--target must be HOST:PORT")
+        }
+        let host = String(self.target[..<colon])
+        guard host.hasPrefix("127.") || host == "::1" || host == "[::1]" else {
+            throw ValidationError("herald-load only targets loopback addresses")
+        }
+        guard self.duration > 0, self.duration <= 600, self.rate > 0, self.presentities * self.watchers <= 200_000 else {
+            throw ValidationError("runs are bounded: duration ≤ 600 s, presentities × watchers ≤ 200000")
+        }
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let loop = group.next()
+        let scenario = FanoutScenario(
+            options: .init(
+                target: try SocketAddress(ipAddress: host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")), port: port),
+                domain: self.domain, presentities: self.presentities, watchers: self.watchers, rate: self.rate, duration: self.duration),
+            loop: loop)
+        try await scenario.bind(group)
+        let memoryBefore = self.serverPID.flatMap(residentKiB)
+        let total = self.presentities * self.watchers
+        // Subscribe in paced batches so the socket buffers never overflow.
+        let subscribeStart = FanoutScenario.now()
+        try await loop.submit { scenario.subscribeAll() }.get()
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline {
+            let (done, notified) = try await loop.submit { (scenario.subscribed, scenario.firstNotifies.count) }.get()
+            if done >= total && notified >= total { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let setupSeconds = Double(FanoutScenario.now() - subscribeStart) / 1e9
+        let (subscribed, notified) = try await loop.submit { (scenario.subscribed, scenario.firstNotifies.count) }.get()
+        FileHandle.standardError.write(Data("subscribed \(subscribed)/\(total), first NOTIFYs \(notified) in \(String(format: "%.1f", setupSeconds)) s\n".utf8))
+        try await Task.sleep(for: .seconds(1))
+        let memoryAfter = self.serverPID.flatMap(residentKiB)
+
+        try await loop.submit { scenario.startPublishing() }.get()
+        var elapsed = 0.0
+        while elapsed < self.duration + 2 {
+            try await Task.sleep(for: .seconds(1))
+            elapsed += 1
+            let seconds = Int(elapsed)
+            let line = try await loop.submit {
+                "t=\(seconds)s publish sent=\(scenario.publishSent) ok=\(scenario.publishOK) notifies=\(scenario.notifies)\n"
+            }.get()
+            FileHandle.standardError.write(Data(line.utf8))
+        }
+        let summary = try await loop.submit { () -> [String: Double] in
+            var result: [String: Double] = [
+                "presentities": Double(self.presentities), "watchers_per_presentity": Double(self.watchers),
+                "offered_publish_per_s": self.rate, "duration_s": self.duration,
+                "publish_sent_per_s": Double(scenario.publishSent) / self.duration,
+                "publish_ok_per_s": Double(scenario.publishOK) / self.duration,
+                "publish_skipped": Double(scenario.publishSkipped),
+                "notify_per_s": Double(scenario.notifies) / self.duration,
+                "failures": Double(scenario.failures.values.reduce(0, +)),
+                "subscriptions": Double(subscribed), "subscribe_setup_s": setupSeconds,
+            ]
+            for (name, fraction) in [("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("p999", 0.999), ("max", 1.0)] {
+                if let value = scenario.latencies.percentile(fraction) { result["latency_\(name)_ms"] = Double(value) / 1000 }
+            }
+            return result
+        }.get()
+        var output = summary
+        if let before = memoryBefore, let after = memoryAfter, subscribed > 0 {
+            output["server_rss_kib_before"] = Double(before)
+            output["server_rss_kib_after"] = Double(after)
+            output["server_bytes_per_subscription"] = Double(after - before) * 1024 / Double(subscribed)
+        }
+        for key in output.keys.sorted() {
+            print(key.padding(toLength: 32, withPad: " ", startingAt: 0) + String(format: "%14.2f", output[key] ?? 0))
+        }
+        if let json = self.json {
+            let data = try JSONSerialization.data(withJSONObject: output, options: [.prettyPrinted, .sortedKeys])
+            try data.write(to: URL(fileURLWithPath: json))
+        }
+        try await group.shutdownGracefully()
+    }
+}
+
+/// VmRSS of a process, in KiB.
+func residentKiB(_ pid: Int32) -> Int? {
+    guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+    for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+        return Int(line.split(separator: " ").dropFirst().first ?? "")
+    }
+    return nil
+}
