@@ -8,12 +8,6 @@ extension SIPEngine {
     /// written durably before the 200 goes out. REGISTERs for one address-of-record are
     /// processed one after another so that read-modify-write cannot interleave.
     func register(_ entry: ServerTransactionEntry) {
-        guard self.configuration.authMode == .none else {
-            // Digest authentication (RFC 3261 §22) is not implemented yet; refuse rather than
-            // accept unauthenticated registrations while it is switched on.
-            self.respond(entry, status: 403, reason: "Forbidden: digest authentication not available, run with --auth none")
-            return
-        }
         let essentials = entry.essentials
         let aor = essentials.to.uri.addressOfRecord
         let previous = self.registrarQueues[aor] ?? self.loop.makeSucceededVoidFuture()

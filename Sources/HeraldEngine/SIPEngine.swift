@@ -32,6 +32,9 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
     var stateDocuments: [String: EventLoopFuture<(String, [UInt8])?>] = [:]
     /// Subscription changes not yet written: the latest record per id, or nil for a removal.
     var unsavedSubscriptions: [String: SubscriptionRecord?] = [:]
+    let authenticator = DigestAuthenticator(secret: (0..<32).map { _ in UInt8.random(in: 0...255) })
+    var nonceCounts: [String: UInt32] = [:]
+    var authenticationFailures: [String: AuthenticationFailures] = [:]
     var subscriptionFlushRunning = false
     var publicationSequence: Int64 = 0
     public internal(set) var statistics = EngineStatistics()
@@ -181,7 +184,7 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
             return
         }
         if request.method == .subscribe, essentials.to.tag != nil {
-            self.subscribeInDialog(entry)
+            self.authenticated(entry) { self.subscribeInDialog(entry) }
             return
         }
         self.dispatch(entry)
@@ -260,17 +263,13 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
         case .answerOptions:
             self.respond(entry, status: 200, headers: self.capabilityHeaders())
         case .register:
-            self.register(entry)
-        case .routeToUser where self.configuration.authMode == .digest && [.subscribe, .publish].contains(entry.request.method):
-            // Digest authentication (RFC 3261 §22) is not implemented yet: refuse rather than
-            // serve or accept presence state for unauthenticated users.
-            self.respond(entry, status: 403, reason: "Forbidden: digest authentication not available, run with --auth none")
+            self.authenticated(entry) { self.register(entry) }
         case .routeToUser(let uri) where entry.request.method == .subscribe:
-            self.subscribe(entry, resource: uri)
+            self.authenticated(entry) { self.subscribe(entry, resource: uri) }
         case .routeToUser(let uri) where entry.request.method == .publish:
-            self.publish(entry, resource: uri)
+            self.authenticated(entry) { self.publish(entry, resource: uri) }
         case .routeToUser(let uri):
-            self.routeToUser(entry, uri: uri)
+            self.authenticated(entry) { self.routeToUser(entry, uri: uri) }
         case .absorbAck:
             break
         }

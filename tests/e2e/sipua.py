@@ -34,10 +34,13 @@ def pidf(entity: str, *tuples: tuple[str, str], note: str | None = None) -> byte
     return "".join(parts).encode()
 
 
-def tuples_of(body: bytes) -> dict[str, str]:
-    """{tuple id: basic status} of a PIDF body (asserts it is a PIDF document)."""
+def tuples_of(body: bytes, entity: str | None = None) -> dict[str, str]:
+    """{tuple id: basic status} of a PIDF body (asserts it is a PIDF document, and about
+    `entity` when given)."""
     root = ET.fromstring(body)
     assert root.tag == f"{{{PIDF_NS}}}presence", f"not a PIDF document: {body[:200]!r}"
+    if entity is not None:
+        assert root.get("entity") == entity, f"entity {root.get('entity')!r}, not {entity!r}"
     out = {}
     for t in root.findall(f"{{{PIDF_NS}}}tuple"):
         basic = t.find(f"{{{PIDF_NS}}}status/{{{PIDF_NS}}}basic")

@@ -111,7 +111,7 @@ def test_publish_without_body_or_etag_is_400(allow):
 
 
 # -- SUBSCRIBE / NOTIFY ---------------------------------------------------------------------
-def _check_notify(n, d, state: str):
+def _check_notify(n, d, state: str, granted: int | None = None):
     assert n.method == "NOTIFY"
     assert uri_of(n.headers.get("from")) == d.target and tag_of(n.headers.get("from")) == d.to_tag
     assert uri_of(n.headers.get("to")) == d.ua.aor and tag_of(n.headers.get("to")) == d.from_tag
@@ -120,29 +120,43 @@ def _check_notify(n, d, state: str):
     got, params = sub_state(n)
     assert got == state, f"Subscription-State {n.headers.get('subscription-state')!r}"
     if state != "terminated":
-        assert 0 < int(params.get("expires", "-1")) <= 3600, n.headers.get("subscription-state")
+        left = int(params.get("expires", "-1"))
+        assert 0 < left <= (granted or 3600), \
+            f"{n.headers.get('subscription-state')!r} (granted {granted})"
+        if granted:
+            assert left >= granted - 5, f"{n.headers.get('subscription-state')!r} vs {granted}"
 
 
 def test_subscribe_active_notify_composes_publications(allow):
-    with UA(allow, ALICE) as a, UA(allow, BOB) as b:
-        _ok(a.publish(ALICE, pidf(ALICE, ("t1", "open"), ("t2", "open"))), "PUBLISH 1")
+    with UA(allow, ALICE) as a, UA(allow, BOB) as b, UA(allow, "sip:carol@example.com") as c:
+        e1 = _etag(_ok(a.publish(ALICE, pidf(ALICE, ("t1", "open"), ("t2", "open"))), "PUBLISH 1"))
         _ok(a.publish(ALICE, pidf(ALICE, ("t2", "closed"), ("t3", "open"))), "PUBLISH 2")
         d = b.dialog(ALICE)
         r = _ok(d.subscribe(3600), "SUBSCRIBE")
         assert 0 < int(r.headers.get("expires")) <= 3600 and d.to_tag and r.headers.get("contact")
         n1 = d.notify()
-        _check_notify(n1, d, "active")
+        _check_notify(n1, d, "active", int(r.headers.get("expires")))
         assert content_type(n1) == "application/pidf+xml"
-        assert tuples_of(n1.body) == {"t1": "open", "t2": "closed", "t3": "open"}, n1.body
-        # a new publication reaches the watcher; its removal does too
+        assert tuples_of(n1.body, ALICE) == {"t1": "open", "t2": "closed", "t3": "open"}, n1.body
+        dc = c.dialog(ALICE)
+        _ok(dc.subscribe(3600), "carol SUBSCRIBE")
+        dc.notify()
+        # a new publication reaches every watcher; its removal does too
         e = _etag(_ok(a.publish(ALICE, pidf(ALICE, ("t9", "open"))), "PUBLISH 3"))
+        want = {"t1": "open", "t2": "closed", "t3": "open", "t9": "open"}
         n2 = d.notify()
         _check_notify(n2, d, "active")
-        assert tuples_of(n2.body) == {"t1": "open", "t2": "closed", "t3": "open", "t9": "open"}
+        assert tuples_of(n2.body, ALICE) == want, n2.body
+        assert tuples_of(dc.notify().body, ALICE) == want
         _ok(a.publish(ALICE, expires=0, etag=e, ctype=None), "remove PUBLISH")
         n3 = d.notify()
         assert tuples_of(n3.body) == {"t1": "open", "t2": "closed", "t3": "open"}, n3.body
-        assert cseq_num(n1) < cseq_num(n2) < cseq_num(n3)
+        assert tuples_of(dc.notify().body) == {"t1": "open", "t2": "closed", "t3": "open"}
+        # modifying publication 1 makes it the later one: its t2 wins now
+        _ok(a.publish(ALICE, pidf(ALICE, ("t1", "closed"), ("t2", "open")), etag=e1), "modify 1")
+        n4 = d.notify()
+        assert tuples_of(n4.body) == {"t1": "closed", "t2": "open", "t3": "open"}, n4.body
+        assert cseq_num(n1) < cseq_num(n2) < cseq_num(n3) < cseq_num(n4)
 
 
 def test_subscribe_confirm_policy_is_pending_without_body(herald_factory):
@@ -167,8 +181,10 @@ def test_refresh_and_unsubscribe(allow):
         n1 = d.notify()
         r = _ok(d.subscribe(1200), "refresh SUBSCRIBE")
         assert tag_of(r.headers.get("to")) == d.to_tag
+        granted = int(r.headers.get("expires"))
+        assert 600 < granted <= 1200, f"refresh to 1200 s granted {granted}"
         n2 = d.notify()
-        _check_notify(n2, d, "active")
+        _check_notify(n2, d, "active", granted)
         _ok(d.subscribe(0), "unsubscribe")
         n3 = d.notify()
         _check_notify(n3, d, "terminated")
@@ -238,3 +254,43 @@ def test_next_notify_waits_for_200_then_unanswered_ends(allow):
         r = d.subscribe(600)
         assert r is not None and r.status == 481, \
             f"subscription still alive after an unanswered NOTIFY timed out: {r}"
+
+
+def test_subscribe_without_expires_gets_default(allow):
+    with UA(allow, BOB) as b:
+        d = b.dialog(ALICE)
+        r = _ok(d.subscribe(None), "SUBSCRIBE without Expires")
+        granted = int(r.headers.get("expires", "-1"))
+        assert 0 < granted <= 3600, f"RFC 3856 §6.4 default is 3600 s; granted {granted}"
+        _check_notify(d.notify(), d, "active", granted)
+
+
+def test_fetch_is_one_terminated_notify_with_state(allow):
+    """RFC 6665 §4.4.3: SUBSCRIBE with Expires 0 outside a dialog fetches the state; its
+    NOTIFY carries the state and ends the subscription (terminated)."""
+    with UA(allow, ALICE) as a, UA(allow, BOB) as b:
+        _ok(a.publish(ALICE, pidf(ALICE, ("t1", "open"))), "PUBLISH")
+        d = b.dialog(ALICE)
+        r = _ok(d.subscribe(0), "fetch SUBSCRIBE")
+        assert r.headers.get("expires", "").strip() == "0", r.headers.get("expires")
+        n = d.notify()
+        assert tuples_of(n.body, ALICE) == {"t1": "open"}, n.body
+        assert sub_state(n)[0] == "terminated", \
+            f"fetch NOTIFY has Subscription-State {n.headers.get('subscription-state')!r}"
+        extra = b.no_notify(1.0, d.call_id)
+        assert extra is None, f"a second NOTIFY after the fetch: {extra.raw!r}"
+
+
+def test_notify_answered_481_ends_subscription(allow):
+    """RFC 6665 §4.2.2: a 481 to a NOTIFY removes the subscription."""
+    with UA(allow, ALICE) as a, UA(allow, BOB, answer=481) as b:
+        d = b.dialog(ALICE)
+        _ok(d.subscribe(600), "SUBSCRIBE")
+        d.notify()
+        b.pump_for(0.3)
+        _ok(a.publish(ALICE, pidf(ALICE, ("t1", "open"))), "PUBLISH")
+        late = b.no_notify(1.0, d.call_id)
+        assert late is None, f"NOTIFY after the subscriber answered 481: {late.raw!r}"
+        b.answer = 200
+        r = d.subscribe(600)
+        assert r is not None and r.status == 481, r

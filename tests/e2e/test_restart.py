@@ -73,17 +73,27 @@ def test_subscription_survives_restart(herald_factory, tmp_path, sig):
         assert h2.proc.poll() is None
 
 
-def test_subscription_expired_while_down_is_terminated_at_startup(herald_factory, tmp_path):
-    """Expires 60 is the minimum and there is no flag for a shorter one, so this takes ~62 s."""
+def test_expiry_while_down_is_applied_at_startup(herald_factory, tmp_path):
+    """A subscription and a publication of 60 s (the minimum; there is no flag for shorter)
+    expire while the server is down: at startup the subscriber gets a final NOTIFY
+    (terminated;reason=timeout), a long-lived watcher gets the state without the expired
+    tuple, and the publication's etag is gone (412). Takes ~62 s."""
     h1 = presence_server(herald_factory, "allow")
-    with UA(h1, BOB) as b:
+    with UA(h1, ALICE) as a, UA(h1, BOB) as b, UA(h1, "sip:carol@example.com") as c:
+        _ok(a.publish(ALICE, pidf(ALICE, ("keep", "open")), expires=3600), "PUBLISH long")
+        r = _ok(a.publish(ALICE, pidf(ALICE, ("brief", "open")), expires=60), "PUBLISH 60 s")
+        etag = r.headers.get("sip-etag")
+        long_watch = c.dialog(ALICE)
+        _ok(long_watch.subscribe(3600), "carol SUBSCRIBE")
+        assert set(tuples_of(long_watch.notify().body)) == {"keep", "brief"}
         d = b.dialog(ALICE)
-        r = _ok(d.subscribe(60), "SUBSCRIBE")
+        r = _ok(d.subscribe(60), "SUBSCRIBE 60 s")
         granted = int(r.headers.get("expires"))
-        expiry = time.monotonic() + granted
+        expiry = time.monotonic() + max(granted, 60)
         assert granted <= 60
         first = d.notify()
         b.pump_for(0.3)
+        c.pump_for(0.1)
         h1.stop_and_check(signal.SIGTERM)
         time.sleep(max(expiry - time.monotonic() + 1.0, 0))
         herald_factory(argv=h1.argv, udp_port=h1.udp_port, http_port=h1.http_port,
@@ -94,3 +104,7 @@ def test_subscription_expired_while_down_is_terminated_at_startup(herald_factory
         assert (state, params.get("reason")) == ("terminated", "timeout"), \
             n.headers.get("subscription-state")
         assert cseq_num(n) > cseq_num(first)
+        n = long_watch.notify(timeout=10)
+        assert sub_state(n)[0] == "active" and tuples_of(n.body) == {"keep": "open"}, n.body
+        r = a.publish(ALICE, etag=etag, ctype=None)
+        assert r is not None and r.status == 412, f"refresh of an expired publication: {r}"

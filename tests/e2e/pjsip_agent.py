@@ -1,0 +1,212 @@
+"""PJSIP (pjsua2) side of test_pjsip.py: run as a script, one Endpoint per process.
+
+    python3 pjsip_agent.py presence --port SIP_UDP_PORT --log FILE
+    python3 pjsip_agent.py mwi --port SIP_UDP_PORT --http-port PORT --log FILE
+
+Prints one line per step (`STEP name`) and `RESULT ok` or `RESULT fail: why`; exits 0 only
+on success. The library runs without threads (threadCnt 0, mainThreadOnly) and is driven by
+a bounded libHandleEvents(20) loop; every wait has a deadline.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import urllib.request
+
+import pjsua2 as pj
+
+LOOPBACK = "127.0.0.1"
+MWI_BODY = (b"Messages-Waiting: yes\r\nMessage-Account: sip:alice@vmail.example.com\r\n"
+            b"Voice-Message: 2/8 (0/2)\r\n")
+
+
+class Failed(Exception):
+    pass
+
+
+class Acc(pj.Account):
+    def __init__(self):
+        super().__init__()
+        self.reg_code = 0
+        self.mwi: list[str] = []
+
+    def onRegState(self, prm):
+        self.reg_code = prm.code
+
+    def onMwiInfo(self, prm):
+        self.mwi.append(prm.rdata.wholeMsg)
+
+
+class Bud(pj.Buddy):
+    def __init__(self):
+        super().__init__()
+        self.states: list[tuple[int, str]] = []
+
+    def onBuddyState(self):
+        info = self.getInfo()
+        self.states.append((info.presStatus.status, info.presStatus.note))
+
+
+class Agent:
+    def __init__(self, port: int, log: str):
+        self.port = port
+        self.ep = pj.Endpoint()
+        self.ep.libCreate()
+        cfg = pj.EpConfig()
+        cfg.uaConfig.threadCnt = 0
+        cfg.uaConfig.mainThreadOnly = True
+        cfg.logConfig.level = 5
+        cfg.logConfig.consoleLevel = 0
+        cfg.logConfig.filename = log
+        cfg.medConfig.noVad = True
+        self.ep.libInit(cfg)
+        self.accounts: list[Acc] = []
+        self.buddies: list[Bud] = []
+        self.ep.libStart()
+        self.ep.audDevManager().setNullDev()
+
+    def pump(self, until, timeout: float, what: str) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.ep.libHandleEvents(20)
+            if until():
+                print(f"STEP {what}", flush=True)
+                return
+        raise Failed(f"timed out after {timeout} s waiting for: {what}")
+
+    def account(self, user: str, publish: bool = False, mwi: bool = False) -> Acc:
+        tc = pj.TransportConfig()
+        tc.port = 0
+        tc.boundAddress = LOOPBACK
+        tid = self.ep.transportCreate(pj.PJSIP_TRANSPORT_UDP, tc)
+        ac = pj.AccountConfig()
+        ac.idUri = f"sip:{user}@example.com"
+        ac.regConfig.registrarUri = f"sip:{LOOPBACK}:{self.port}"
+        ac.regConfig.timeoutSec = 300
+        ac.sipConfig.proxies.append(f"sip:{LOOPBACK}:{self.port};lr")
+        ac.sipConfig.transportId = tid
+        ac.presConfig.publishEnabled = publish
+        ac.mwiConfig.enabled = mwi
+        ac.mwiConfig.expirationSec = 600
+        acc = Acc()
+        acc.create(ac)
+        self.accounts.append(acc)
+        self.pump(lambda: acc.reg_code != 0, 10, f"{user} REGISTER answered")
+        if acc.reg_code != 200:
+            raise Failed(f"{user}: REGISTER got {acc.reg_code}")
+        return acc
+
+    def buddy(self, acc: Acc, uri: str) -> Bud:
+        bc = pj.BuddyConfig()
+        bc.uri = uri
+        bc.subscribe = True
+        b = Bud()
+        b.create(acc, bc)
+        self.buddies.append(b)
+        return b
+
+    def shutdown(self) -> None:
+        for b in self.buddies:
+            try:
+                b.subscribePresence(False)
+            except pj.Error:
+                pass
+        end = time.monotonic() + 1.0
+        while time.monotonic() < end:
+            self.ep.libHandleEvents(20)
+        self.buddies.clear()
+        for a in self.accounts:
+            a.shutdown()
+        self.accounts.clear()
+        self.ep.libDestroy()
+
+
+def status(online: bool, note: str, busy: bool = False) -> pj.PresenceStatus:
+    ps = pj.PresenceStatus()
+    ps.status = pj.PJSUA_BUDDY_STATUS_ONLINE if online else pj.PJSUA_BUDDY_STATUS_OFFLINE
+    ps.note = note
+    if busy:
+        ps.activity = pj.PJRPID_ACTIVITY_BUSY
+    return ps
+
+
+def sees(b: Bud, online: bool, note: str | None, activity: int | None = None):
+    want = pj.PJSUA_BUDDY_STATUS_ONLINE if online else pj.PJSUA_BUDDY_STATUS_OFFLINE
+
+    def check() -> bool:
+        info = b.getInfo()  # keep it referenced: presStatus points into it (SWIG)
+        ps = info.presStatus
+        return (ps.status == want and (note is None or ps.note == note)
+                and (activity is None or ps.activity == activity))
+    return check
+
+
+def active(b: Bud):
+    def check() -> bool:
+        info = b.getInfo()
+        return info.subState == pj.PJSIP_EVSUB_STATE_ACTIVE
+    return check
+
+
+def presence(agent: Agent) -> None:
+    alice = agent.account("alice", publish=True)
+    bob = agent.account("bob", publish=True)
+    bob_sees_alice = agent.buddy(bob, "sip:alice@example.com")
+    alice_sees_bob = agent.buddy(alice, "sip:bob@example.com")
+    agent.pump(active(bob_sees_alice), 8, "bob's subscription to alice active")
+    agent.pump(active(alice_sees_bob), 8, "alice's subscription to bob active")
+    alice.setOnlineStatus(status(True, "available"))
+    agent.pump(sees(bob_sees_alice, True, "available"), 8, "bob sees alice online/available")
+    alice.setOnlineStatus(status(True, "busy", busy=True))
+    agent.pump(sees(bob_sees_alice, True, "busy", pj.PJRPID_ACTIVITY_BUSY), 8,
+               "bob sees alice busy (RPID activity)")
+    bob.setOnlineStatus(status(True, "at my desk"))
+    agent.pump(sees(alice_sees_bob, True, "at my desk"), 8, "alice sees bob online")
+    alice.setOnlineStatus(status(False, "gone"))
+    agent.pump(sees(bob_sees_alice, False, None), 8, "bob sees alice offline")
+    print(f"STATES bob_sees_alice={bob_sees_alice.states}", flush=True)
+    print(f"STATES alice_sees_bob={alice_sees_bob.states}", flush=True)
+
+
+def mwi(agent: Agent, http_port: int) -> None:
+    alice = agent.account("alice", mwi=True)
+    agent.pump(lambda: len(alice.mwi) >= 1, 8, "initial MWI NOTIFY")
+    req = urllib.request.Request(
+        f"http://{LOOPBACK}:{http_port}/api/mwi/sip:alice@example.com", data=MWI_BODY,
+        method="POST", headers={"Content-Type": "application/simple-message-summary"})
+    with urllib.request.urlopen(req, timeout=5) as r:
+        if r.status != 200:
+            raise Failed(f"POST /api/mwi got {r.status}")
+    agent.pump(lambda: any("Messages-Waiting: yes" in m for m in alice.mwi), 8,
+               "MWI NOTIFY with Messages-Waiting: yes")
+    print(f"MWI {alice.mwi[-1]!r}", flush=True)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("scenario", choices=["presence", "mwi"])
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--http-port", type=int)
+    ap.add_argument("--log", required=True)
+    args = ap.parse_args()
+    agent = Agent(args.port, args.log)
+    try:
+        if args.scenario == "presence":
+            presence(agent)
+        else:
+            mwi(agent, args.http_port)
+        print("RESULT ok", flush=True)
+        return 0
+    except Failed as e:
+        print(f"RESULT fail: {e}", flush=True)
+        return 1
+    except pj.Error as e:
+        print(f"RESULT fail: pjsua2 error {e.status}: {e.reason} ({e.title})", flush=True)
+        return 1
+    finally:
+        agent.shutdown()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
