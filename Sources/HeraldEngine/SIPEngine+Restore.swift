@@ -11,10 +11,10 @@ extension SIPEngine {
     public func restore() -> EventLoopFuture<(subscriptions: Int, publications: Int)> {
         let store = self.store
         let now = self.wallClock()
-        return self.loop.makeFutureWithTask { () async throws -> ([SubscriptionRecord], [PublicationRecord]) in
-            _ = try await store.removeExpiredPublications(now: now)
-            return (try await store.allSubscriptions(), try await store.allPublications())
-        }.map { subscriptions, publications in
+        return self.loop.makeFutureWithTask { () async throws -> ([SubscriptionRecord], [PublicationRecord], [PublicationRecord]) in
+            let expired = try await store.removeExpiredPublications(now: now)
+            return (try await store.allSubscriptions(), try await store.allPublications(), expired)
+        }.map { subscriptions, publications, expired in
             for publication in publications {
                 self.publicationSequence = max(self.publicationSequence, publication.sequence)
                 self.schedulePublicationExpiry(publication)
@@ -39,6 +39,12 @@ extension SIPEngine {
                     live += 1
                     self.apply(entry.machine.resume(), to: entry, transaction: nil)
                 }
+            }
+            // State that expired while the server was down has left the composition: tell the
+            // watchers who last saw it (RFC 3903 §6 step 8).
+            var changed = Set<String>()
+            for publication in expired where changed.insert(Self.resourceKey(publication.event, publication.resource)).inserted {
+                self.resourceStateChanged(event: publication.event, resource: publication.resource)
             }
             self.logger.info("restored state", metadata: ["subscriptions": "\(live)", "publications": "\(publications.count)"])
             return (live, publications.count)

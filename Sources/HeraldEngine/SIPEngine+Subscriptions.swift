@@ -94,7 +94,7 @@ extension SIPEngine {
         self.subscriptionsByResource[Self.resourceKey(package.name, record.resource), default: []].insert(record.id)
         let actions: [NotifierSubscription.Action]
         if expires == 0 {
-            actions = subscription.machine.start(expires: 0, now: now) + subscription.machine.terminate(reason: .timeout, now: now)
+            actions = subscription.machine.fetch(now: now)
         } else {
             actions = subscription.machine.start(expires: expires, now: now)
         }

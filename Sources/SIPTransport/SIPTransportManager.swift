@@ -93,6 +93,10 @@ public final class SIPTransportManager: OutboundSink, @unchecked Sendable {
         let slots = max(1, min(64, 262_144 / slotSize))
         return try await DatagramBootstrap(group: self.datagramLoop)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
+            // Large socket buffers absorb bursts (a PUBLISH fanning out, a reboot storm of
+            // REGISTERs); the kernel caps them at net.core.rmem_max / wmem_max.
+            .channelOption(.socketOption(.so_rcvbuf), value: 4 << 20)
+            .channelOption(.socketOption(.so_sndbuf), value: 4 << 20)
             .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: slotSize * slots))
             .channelOption(.datagramVectorReadMessageCount, value: slots)
             .channelInitializer { channel in

@@ -80,7 +80,12 @@ final class FanoutScenario: @unchecked Sendable {
 
     // MARK: Setup
 
-    func subscribeAll() {
+    /// SUBSCRIBEs not yet answered, by Call-ID, with their text and tries (UDP needs retransmission).
+    var pendingSubscribes: [String: (text: String, tries: Int)] = [:]
+    var subscribeQueue: [(String, String)] = []
+
+    /// Sends every SUBSCRIBE at a paced rate, retransmitting unanswered ones every second.
+    func subscribeAll(ratePerSecond: Int = 2_000) {
         for presentity in 0..<self.options.presentities {
             for watcher in 0..<self.options.watchers {
                 let uri = self.presentityURI(presentity)
@@ -88,8 +93,25 @@ final class FanoutScenario: @unchecked Sendable {
                     + "From: <sip:load-w\(presentity)-\(watcher)@\(self.options.domain)>;tag=w\(presentity)-\(watcher)\r\nTo: <\(uri)>\r\n"
                     + "Call-ID: sub-\(presentity)-\(watcher)\r\nCSeq: 1 SUBSCRIBE\r\nMax-Forwards: 70\r\nEvent: presence\r\n"
                     + "Contact: <sip:w@127.0.0.1:\(self.watcherPort)>\r\nExpires: 3600\r\nContent-Length: 0\r\n\r\n"
+                self.subscribeQueue.append(("sub-\(presentity)-\(watcher)", text))
+            }
+        }
+        let perTick = max(1, ratePerSecond / 100)
+        self.loop.scheduleRepeatedTask(initialDelay: .zero, delay: .milliseconds(10)) { [self] task in
+            for _ in 0..<perTick {
+                guard !self.subscribeQueue.isEmpty else { break }
+                let (callID, text) = self.subscribeQueue.removeFirst()
+                self.pendingSubscribes[callID] = (text, 1)
                 self.send(text, on: self.watcherChannel)
             }
+            if self.subscribeQueue.isEmpty && self.pendingSubscribes.isEmpty { task.cancel() }
+        }
+        self.loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [self] task in
+            for (callID, pending) in self.pendingSubscribes where pending.tries < 8 {
+                self.pendingSubscribes[callID] = (pending.text, pending.tries + 1)
+                self.send(pending.text, on: self.watcherChannel)
+            }
+            if self.subscribeQueue.isEmpty && self.pendingSubscribes.isEmpty { task.cancel() }
         }
     }
 
@@ -159,7 +181,7 @@ final class FanoutScenario: @unchecked Sendable {
         case .response(let response):
             guard let callID = response.callID else { return }
             if callID.hasPrefix("sub-") {
-                if response.statusCode >= 200 {
+                if response.statusCode >= 200, self.pendingSubscribes.removeValue(forKey: callID) != nil {
                     if response.statusCode < 300 { self.subscribed += 1 } else { self.failures[response.statusCode, default: 0] += 1 }
                 }
             } else if let publish = self.inFlightPublish.removeValue(forKey: callID) {

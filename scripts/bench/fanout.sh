@@ -8,8 +8,10 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 results=${1:-.build-bench-results}
 mkdir -p "$results"
-swift build -c release --product herald
-swift build -c release --product herald-load
+if [ -z "${SKIP_BUILD:-}" ]; then
+    swift build -c release --product herald
+    swift build -c release --product herald-load
+fi
 bin=$(swift build -c release --show-bin-path)
 
 run_case() {  # name presentities watchers rate duration
@@ -31,8 +33,14 @@ run_case() {  # name presentities watchers rate duration
     rm -rf "$data"
 }
 
-run_case fanout-w1 100 1 2000 10
-run_case fanout-w10 100 10 500 10
-run_case fanout-w10-hi 200 10 2000 10
-run_case fanout-w100 10 100 50 10
-run_case memory-10k 1000 10 10 2
+cases=${CASES:-"fanout-w1 fanout-w10 fanout-w10-hi fanout-w100 memory-10k"}
+for name in $cases; do
+    case $name in
+        fanout-w1) run_case fanout-w1 100 1 2000 10 ;;
+        fanout-w10) run_case fanout-w10 100 10 500 10 ;;
+        fanout-w10-hi) run_case fanout-w10-hi 200 10 2000 10 ;;
+        fanout-w100) run_case fanout-w100 10 100 50 10 ;;
+        memory-10k) run_case memory-10k 1000 10 10 2 ;;
+        *) run_case "$name" ${name//-/ } ;;
+    esac
+done

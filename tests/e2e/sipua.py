@@ -155,20 +155,21 @@ class UA:
             self.notify_log.append(msg)
             if self.answer:
                 self.sock.send(self.response_to(msg, self.answer))
-            if not any(n.raw == msg.raw for n in self.notifies) and not self._seen(msg):
+            if not self._retransmission(msg):
                 self.notifies.append(msg)
         elif msg.method != "ACK":
             self.sock.send(self.response_to(msg, 200))
         return True
 
-    def _seen(self, msg: SipMessage) -> bool:
-        """A retransmission of a NOTIFY already handed out (same Call-ID and CSeq)."""
+    def _retransmission(self, msg: SipMessage) -> bool:
+        """Same Call-ID and CSeq as a NOTIFY received before (notify_log ends with msg)."""
         key = (msg.headers.get("call-id"), msg.headers.get("cseq"))
-        return sum((n.headers.get("call-id"), n.headers.get("cseq")) == key
-                   for n in self.notify_log) > 1
+        return any((n.headers.get("call-id"), n.headers.get("cseq")) == key
+                   for n in self.notify_log[:-1])
 
     @staticmethod
-    def response_to(req: SipMessage, status: int, reason: str = "OK") -> bytes:
+    def response_to(req: SipMessage, status: int) -> bytes:
+        reason = {200: "OK", 481: "Call/Transaction Does Not Exist"}.get(status, "Error")
         lines = [f"SIP/2.0 {status} {reason}"]
         lines += [f"Via: {v}" for v in req.headers.get_all("via")]
         for h in ("From", "To", "Call-ID", "CSeq"):

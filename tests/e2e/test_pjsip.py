@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import heraldproc
 from sipua import presence_server
 
 AGENT = Path(__file__).resolve().parent / "pjsip_agent.py"
@@ -21,10 +22,14 @@ try:
 except ImportError as e:  # pragma: no cover - depends on the machine
     PJSUA2_ERROR = f"{type(e).__name__}: {e}"
 
-pytestmark = pytest.mark.skipif(
-    PJSUA2_ERROR is not None,
-    reason=f"pjsua2 cannot be imported ({PJSUA2_ERROR}); "
-           "install with `pip install -r tests/e2e/requirements.txt`")
+
+@pytest.fixture(autouse=True)
+def _need_pjsua2():
+    """Skip when pjsua2 cannot be imported (fail under CI=true, like the harness does for
+    every missing prerequisite)."""
+    if PJSUA2_ERROR is not None:
+        heraldproc.unavailable(f"pjsua2 cannot be imported ({PJSUA2_ERROR}); install it with "
+                               "`pip install -r tests/e2e/requirements.txt`")
 
 
 def _run_agent(h, tmp_path: Path, *args: str) -> str:

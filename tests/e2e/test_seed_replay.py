@@ -8,12 +8,12 @@ Every other header (User-Agent, Accept, Supported, Allow, Event, ...) is sent as
 """
 from __future__ import annotations
 
+import os
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import pytest
-
+import heraldproc
 from sipclient import LOOPBACK, new_branch, parse_message, tag_of
 from sipua import UA, WINFO_NS, content_type, presence_server, sub_state
 
@@ -26,12 +26,16 @@ SERVICES = {"t1": "org.openmobilealliance:File-Transfer", "t2": "org.gsma.images
 
 
 def _seed_file() -> Path:
-    here = Path(__file__).resolve()
-    for d in here.parents:
-        hits = sorted((d / "shared" / "seeds").glob("001_*.txt"))
-        if hits:
-            return hits[0]
-    pytest.skip("seed 001 (shared/seeds/001_*.txt) not found")
+    """shared/seeds/001_*.txt: under $HERALD_SHARED, else the first `shared` found walking
+    up from this file."""
+    env = os.environ.get("HERALD_SHARED")
+    bases = [Path(env), Path(env).parent] if env else list(Path(__file__).resolve().parents)
+    for d in bases:
+        for seeds in (d / "seeds", d / "shared" / "seeds"):
+            hits = sorted(seeds.glob("001_*.txt"))
+            if hits:
+                return hits[0]
+    heraldproc.unavailable("seed 001 (shared/seeds/001_*.txt) not found; set HERALD_SHARED")
 
 
 def seed_messages() -> dict[str, tuple[str, str]]:

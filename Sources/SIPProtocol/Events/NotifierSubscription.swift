@@ -70,6 +70,20 @@ public struct NotifierSubscription: Sendable {
         return actions
     }
 
+    /// A fetch: an out-of-dialog SUBSCRIBE with Expires: 0 (RFC 6665 §4.4.3) gets its 200 and
+    /// one NOTIFY that carries the current state and ends the subscription at once.
+    public mutating func fetch(now: SIPInstant) -> [Action] {
+        let withState = self.status == .active
+        self.status = .terminated
+        self.terminationReason = self.terminationReason ?? (self.authorization == .reject ? .rejected : .timeout)
+        self.notifyInFlight = true
+        self.finalNotifySent = true
+        return [
+            .respond(status: 200, expires: 0),
+            .sendNotify(SubscriptionStateHeader(status: .terminated, reason: self.terminationReason), withState: withState),
+        ]
+    }
+
     /// A subscription restored from the store after a restart: its expiry timer runs again; no
     /// NOTIFY goes out until its state changes.
     public mutating func resume() -> [Action] {

@@ -102,6 +102,18 @@ private let start = SIPInstant(nanoseconds: 1_000_000_000)
         #expect(self.notifies(actions) == [SubscriptionStateHeader(status: .terminated, reason: .rejected)])
     }
 
+    @Test func fetchIsOneTerminatedNotifyWithState() {
+        var machine = NotifierSubscription(authorization: .allow, expiresAt: start)
+        let actions = machine.fetch(now: start)
+        #expect(actions == [
+            .respond(status: 200, expires: 0),
+            .sendNotify(SubscriptionStateHeader(status: .terminated, reason: .timeout), withState: true),
+        ])
+        #expect(machine.notifyCompleted(statusCode: 200, now: start) == [.remove])
+        var pending = NotifierSubscription(authorization: .pending, expiresAt: start)
+        #expect(pending.fetch(now: start).last == .sendNotify(SubscriptionStateHeader(status: .terminated, reason: .timeout), withState: false))
+    }
+
     @Test func headerText() {
         #expect(SubscriptionStateHeader(status: .active, expires: 3600).description == "active;expires=3600")
         #expect(SubscriptionStateHeader(status: .terminated, reason: .rejected).description == "terminated;reason=rejected")
