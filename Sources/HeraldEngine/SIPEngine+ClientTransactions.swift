@@ -51,19 +51,14 @@ extension SIPEngine {
                     entry.completion(nil)
                 }
             case .scheduleTimer(let timer, let at):
-                entry.timers[timer.name]?.cancel()
                 let branch = entry.branch
-                let deadline = NIODeadline.uptimeNanoseconds(UInt64(max(0, at.nanosecondsSinceStart)))
-                entry.timers[timer.name] = self.loop.scheduleTask(deadline: deadline) { [weak self] in
+                self.schedule(at: at) { [weak self] in
                     guard let self, let entry = self.clientTransactions[branch] else { return }
-                    entry.timers[timer.name] = nil
                     self.apply(entry.machine.timerFired(timer, now: self.instant), to: entry, response: nil)
                 }
-            case .cancelTimer(let name):
-                entry.timers.removeValue(forKey: name)?.cancel()
+            case .cancelTimer:
+                break
             case .terminate:
-                for timer in entry.timers.values { timer.cancel() }
-                entry.timers.removeAll()
                 self.clientTransactions[entry.branch] = nil
             }
         }

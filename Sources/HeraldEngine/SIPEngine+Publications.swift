@@ -57,14 +57,14 @@ extension SIPEngine {
                     entityTag: newTag, resource: resource, event: event, contentType: bodyType, body: body,
                     expiresAt: now + Int64(granted), sequence: sequence)
                 try await store.savePublication(record, replacing: nil)
-                return .stored(record, replaced: nil, stateChanged: true)
+                return .stored(record, stateChanged: true)
             case .refresh(let tag), .modify(let tag), .remove(let tag):
                 guard var record = try await store.publication(entityTag: tag), record.resource == resource, record.event == event,
                     record.expiresAt > now
                 else { return .unknownEntityTag }
                 if case .remove = kind {
                     _ = try await store.removePublication(entityTag: tag)
-                    return .removed(record)
+                    return .removed
                 }
                 record.entityTag = newTag
                 record.expiresAt = now + Int64(granted)
@@ -76,20 +76,18 @@ extension SIPEngine {
                     changed = true
                 }
                 try await store.savePublication(record, replacing: tag)
-                return .stored(record, replaced: tag, stateChanged: changed)
+                return .stored(record, stateChanged: changed)
             }
         }.whenComplete { result in
             switch result {
-            case .success(.stored(let record, let replaced, let changed)):
-                if let replaced { self.publicationTimers.removeValue(forKey: replaced)?.cancel() }
+            case .success(.stored(let record, let changed)):
                 self.schedulePublicationExpiry(record)
                 self.respond(entry, status: 200, headers: [
                     (SIPHeaderName(.sipETag), record.entityTag), (SIPHeaderName(.expires), String(granted)),
                 ])
                 self.statistics.publications += 1
                 if changed { self.resourceStateChanged(event: event, resource: resource) }
-            case .success(.removed(let record)):
-                self.publicationTimers.removeValue(forKey: record.entityTag)?.cancel()
+            case .success(.removed):
                 self.respond(entry, status: 200, headers: [(SIPHeaderName(.expires), "0")])
                 self.resourceStateChanged(event: event, resource: resource)
             case .success(.unknownEntityTag):
@@ -103,8 +101,8 @@ extension SIPEngine {
     }
 
     enum PublishOutcome: Sendable {
-        case stored(PublicationRecord, replaced: String?, stateChanged: Bool)
-        case removed(PublicationRecord)
+        case stored(PublicationRecord, stateChanged: Bool)
+        case removed
         case unknownEntityTag
     }
 
@@ -137,12 +135,11 @@ extension SIPEngine {
 
     /// RFC 3903 §6 step 8: an unrefreshed publication expires and its state leaves the composition.
     func schedulePublicationExpiry(_ record: PublicationRecord) {
-        self.publicationTimers[record.entityTag]?.cancel()
         let delay = max(0, record.expiresAt - self.wallClock())
         let tag = record.entityTag
-        self.publicationTimers[tag] = self.loop.scheduleTask(in: .seconds(delay)) { [weak self] in
+        // A refreshed or removed publication's timer finds nothing expired in the store and does nothing.
+        self.schedule(at: self.instant + .seconds(delay)) { [weak self] in
             guard let self else { return }
-            self.publicationTimers[tag] = nil
             let store = self.store
             let now = self.wallClock()
             self.loop.makeFutureWithTask { () async throws -> PublicationRecord? in

@@ -155,12 +155,9 @@ extension SIPEngine {
             case .sendNotify(let state, let withState):
                 self.sendNotify(subscription, state: state, withState: withState)
             case .scheduleTimer(let timer, let at):
-                subscription.timers[timer.kind]?.cancel()
                 let id = subscription.record.id
-                let deadline = NIODeadline.uptimeNanoseconds(UInt64(max(0, at.nanosecondsSinceStart)))
-                subscription.timers[timer.kind] = self.loop.scheduleTask(deadline: deadline) { [weak self] in
-                    guard let self, let subscription = self.subscriptions[id] else { return }
-                    subscription.timers[timer.kind] = nil
+                self.schedule(at: at) { [weak self] in
+                    guard let self, let subscription = self.subscriptions[id], subscription.machine.isCurrent(timer) else { return }
                     if timer.kind == .expiry { subscription.lastWatcherEvent = .timeout }
                     self.apply(subscription.machine.timerFired(timer, now: self.instant), to: subscription, transaction: nil)
                     if subscription.machine.status == .terminated { self.watcherChanged(subscription) }
@@ -205,8 +202,6 @@ extension SIPEngine {
     }
 
     func removeSubscription(_ subscription: SubscriptionEntry) {
-        for timer in subscription.timers.values { timer.cancel() }
-        subscription.timers.removeAll()
         let id = subscription.record.id
         guard self.subscriptions.removeValue(forKey: id) != nil else { return }
         let key = Self.resourceKey(subscription.package.name, subscription.record.resource)

@@ -26,7 +26,6 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
     var subscriptions: [String: SubscriptionEntry] = [:]
     /// Subscription ids by `event|resource`, for fan-out on state changes.
     var subscriptionsByResource: [String: Set<String>] = [:]
-    var publicationTimers: [String: Scheduled<Void>] = [:]
     /// The composed state document per `event|resource`, built once per change and shared by
     /// every watcher's NOTIFY.
     var stateDocuments: [String: EventLoopFuture<(String, [UInt8])?>] = [:]
@@ -34,6 +33,8 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
     var unsavedSubscriptions: [String: SubscriptionRecord?] = [:]
     let authenticator = DigestAuthenticator(secret: (0..<32).map { _ in UInt8.random(in: 0...255) })
     var nonceCounts: [String: UInt32] = [:]
+    lazy var timerWheel = TimerWheel(now: self.now())
+    var timerDriverStarted = false
     var authenticationFailures: [String: AuthenticationFailures] = [:]
     var subscriptionFlushRunning = false
     var publicationSequence: Int64 = 0
@@ -346,14 +347,11 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
                     self.sink.send(bytes, to: entry.destination, completion: self.transportCompletion(for: entry))
                 }
             case .scheduleTimer(let timer, let at):
-                entry.timers[timer.name]?.cancel()
-                let deadline = NIODeadline.uptimeNanoseconds(UInt64(max(0, at.nanosecondsSinceStart)))
                 let key = entry.key
-                entry.timers[timer.name] = self.loop.scheduleTask(deadline: deadline) { [weak self] in
-                    self?.timerFired(timer, key: key)
-                }
-            case .cancelTimer(let name):
-                entry.timers.removeValue(forKey: name)?.cancel()
+                self.schedule(at: at) { [weak self] in self?.timerFired(timer, key: key) }
+            case .cancelTimer:
+                // Not needed: a timer that no longer applies is ignored when it fires.
+                break
             case .report(let event):
                 self.logger.debug("server transaction event", metadata: ["transaction": "\(entry.key)", "event": "\(event)"])
             case .terminate:
@@ -385,7 +383,6 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
 
     private func timerFired(_ timer: TransactionTimer, key: ServerTransactionKey) {
         guard let entry = self.transactions[key] else { return }
-        entry.timers[timer.name] = nil
         let actions: [ServerTransactionAction]
         switch entry.machine {
         case .invite(var machine):
@@ -399,11 +396,21 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
     }
 
     private func terminate(_ entry: ServerTransactionEntry) {
-        for timer in entry.timers.values { timer.cancel() }
-        entry.timers.removeAll()
         self.transactions[entry.key] = nil
         if let mergeKey = entry.mergeKey, self.mergedRequests[mergeKey] == entry.key {
             self.mergedRequests[mergeKey] = nil
+        }
+    }
+
+    /// Arms a timer on the engine's wheel (see `TimerWheel`), starting its 10 ms driver once.
+    func schedule(at instant: SIPInstant, _ action: @escaping () -> Void) {
+        self.loop.preconditionInEventLoop()
+        self.timerWheel.schedule(at: NIODeadline.uptimeNanoseconds(UInt64(max(0, instant.nanosecondsSinceStart))), action)
+        guard !self.timerDriverStarted else { return }
+        self.timerDriverStarted = true
+        self.loop.scheduleRepeatedTask(initialDelay: .milliseconds(10), delay: .milliseconds(10)) { [weak self] _ in
+            guard let self else { return }
+            self.timerWheel.advance(to: self.now())
         }
     }
 

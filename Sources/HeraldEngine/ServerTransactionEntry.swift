@@ -20,7 +20,6 @@ final class ServerTransactionEntry: @unchecked Sendable {
     let toTag: String
     let mergeKey: MergedRequestKey?
     var lastResponse: [UInt8]?
-    var timers: [TransactionTimerName: Scheduled<Void>] = [:]
 
     init(
         key: ServerTransactionKey, machine: Machine, request: SIPRequest, essentials: RequestEssentials,

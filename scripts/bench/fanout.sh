@@ -17,7 +17,7 @@ bin=$(swift build -c release --show-bin-path)
 run_case() {  # name presentities watchers rate duration
     local name=$1 presentities=$2 watchers=$3 rate=$4 duration=$5
     local data
-    data=$(mktemp -d)
+    data=$(mktemp -d ${BENCH_TMP:+-p $BENCH_TMP})
     unshare -n bash -c "
         set -euo pipefail
         ip link set lo up

@@ -8,7 +8,6 @@ final class ClientTransactionEntry: @unchecked Sendable {
     var machine: ClientNonInviteTransaction
     let bytes: [UInt8]
     let destination: SIPDestination
-    var timers: [TransactionTimerName: Scheduled<Void>] = [:]
     /// Learns the final outcome: a final response, or nil for a timeout or transport error.
     let completion: (SIPResponse?) -> Void
     var completed = false

@@ -12,7 +12,6 @@ final class SubscriptionEntry: @unchecked Sendable {
     var destination: SIPDestination
     /// The next NOTIFY CSeq to use; numbers up to `record.localCSeqReserved` are reserved in the store.
     var localCSeq: UInt32
-    var timers: [NotifierSubscription.NotifierTimerKind: Scheduled<Void>] = [:]
     /// The next state NOTIFY must be a full document (first one, refresh, RFC 3858 §4.3).
     var needsFullState = true
     /// Watcher-info version counter (RFC 3858 §4.3), per winfo subscription.

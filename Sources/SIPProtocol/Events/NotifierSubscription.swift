@@ -164,6 +164,14 @@ public struct NotifierSubscription: Sendable {
         }
     }
 
+    /// Whether `timer` is the one currently armed for its kind (others are stale).
+    public func isCurrent(_ timer: NotifierTimer) -> Bool {
+        switch timer.kind {
+        case .expiry: return timer.generation == self.expiryTimer
+        case .retry: return timer.generation == self.retryTimer
+        }
+    }
+
     public mutating func timerFired(_ timer: NotifierTimer, now: SIPInstant) -> [Action] {
         switch timer.kind {
         case .expiry:
