@@ -15,6 +15,12 @@ extension SIPEngine {
             self.respond(entry, status: 489, headers: [(SIPHeaderName(.allowEvents), "presence, message-summary")])
             return
         }
+        if self.configuration.authMode == .digest, entry.essentials.from.uri.addressOfRecord != uri.addressOfRecord {
+            // RFC 3903 §6 step 2: only the presentity herself publishes her state (voicemail
+            // systems feed message summaries through the HTTP API).
+            self.respond(entry, status: 403, reason: "Forbidden: \(entry.essentials.from.uri.addressOfRecord) may not publish for \(uri.addressOfRecord)")
+            return
+        }
         let hasBody = !request.body.isEmpty
         var contentType = package.publishContentTypes[0]
         if hasBody {

@@ -1,6 +1,10 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import HeraldStore
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import SIPCore
 import SIPProtocol
@@ -414,10 +418,43 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
         }
     }
 
+    /// A random token for tags, branches and entity-tags (RFC 3261 §19.3 asks for at least 32
+    /// random bits): 64 bits from a generator seeded from the system CSPRNG, in base 36, so a
+    /// tag costs no system call.
     static func makeTag() -> String {
-        let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789")
-        var generator = SystemRandomNumberGenerator()
-        return String((0..<12).map { _ in alphabet[Int(generator.next() % UInt64(alphabet.count))] })
+        String(TagGenerator.shared.withLockedValue { $0.next() }, radix: 36)
+    }
+}
+
+/// Random 64-bit values from the system CSPRNG, fetched 4 KiB at a time so that a tag does not
+/// cost a system call and stays unpredictable (tags and entity-tags must not be guessable).
+struct TagGenerator {
+    static let shared = NIOLockedValueBox(TagGenerator())
+    private var buffer = [UInt64](repeating: 0, count: 512)
+    private var position = 512
+
+    mutating func next() -> UInt64 {
+        if self.position == self.buffer.count {
+            var generator = SystemRandomNumberGenerator()
+            self.buffer.withUnsafeMutableBytes { bytes in
+                var filled = 0
+                let descriptor = open("/dev/urandom", O_RDONLY | O_CLOEXEC)
+                if descriptor >= 0, let base = bytes.baseAddress {
+                    while filled < bytes.count {
+                        let result = read(descriptor, base + filled, bytes.count - filled)
+                        if result <= 0 { break }
+                        filled += result
+                    }
+                    close(descriptor)
+                }
+                if filled < bytes.count {
+                    for index in stride(from: 0, to: bytes.count, by: 8) { bytes.storeBytes(of: generator.next(), toByteOffset: index, as: UInt64.self) }
+                }
+            }
+            self.position = 0
+        }
+        defer { self.position += 1 }
+        return self.buffer[self.position]
     }
 }
 
