@@ -73,7 +73,6 @@ extension SIPEngine {
     func stateBody(for subscription: SubscriptionEntry, withState: Bool) -> EventLoopFuture<(String, [UInt8])?> {
         guard withState else { return self.loop.makeSucceededFuture(nil) }
         let record = subscription.record
-        let store = self.store
         let package = subscription.package
         switch package.kind {
         case .presence:
@@ -83,18 +82,16 @@ extension SIPEngine {
                 return self.loop.makeSucceededFuture((package.notifyContentType, neutral.serialized()))
             }
             return self.sharedStateDocument(event: package.name, resource: record.resource) {
-                let publications = try await store.publications(resource: record.resource, event: package.name)
-                let sources = publications.compactMap { publication -> PresenceComposer.Source? in
-                    guard let document = try? PIDFDocument(parsing: publication.body) else { return nil }
-                    return PresenceComposer.Source(document: document, sequence: publication.sequence)
+                let sources = self.livePublications(event: package.name, resource: record.resource).compactMap { publication in
+                    publication.document.map { PresenceComposer.Source(document: $0, sequence: publication.record.sequence) }
                 }
                 let composed = PresenceComposer.compose(entity: record.resourceURI, sources: sources)
                 return (package.notifyContentType, composed.serialized())
             }
         case .messageSummary:
             return self.sharedStateDocument(event: package.name, resource: record.resource) {
-                let latest = try await store.publications(resource: record.resource, event: package.name).last
-                return (package.notifyContentType, latest?.body ?? Array(MessageSummary(messagesWaiting: false).text.utf8))
+                let latest = self.livePublications(event: package.name, resource: record.resource).last
+                return (package.notifyContentType, latest?.record.body ?? Array(MessageSummary(messagesWaiting: false).text.utf8))
             }
         case .watcherInfo:
             let full = subscription.needsFullState || subscription.changedWatchers.isEmpty
@@ -111,13 +108,12 @@ extension SIPEngine {
 
     /// The cached document for `event|resource`, or a new one from `build`.
     private func sharedStateDocument(
-        event: String, resource: String, _ build: @escaping @Sendable () async throws -> (String, [UInt8])?
+        event: String, resource: String, _ build: () -> (String, [UInt8])?
     ) -> EventLoopFuture<(String, [UInt8])?> {
         let key = Self.resourceKey(event, resource)
         if let cached = self.stateDocuments[key] { return cached }
-        let future = self.loop.makeFutureWithTask(build)
+        let future = self.loop.makeSucceededFuture(build())
         self.stateDocuments[key] = future
-        future.whenFailure { _ in if self.stateDocuments[key] === future { self.stateDocuments[key] = nil } }
         return future
     }
 

@@ -63,14 +63,14 @@ extension SIPEngine {
                     entityTag: newTag, resource: resource, event: event, contentType: bodyType, body: body,
                     expiresAt: now + Int64(granted), sequence: sequence)
                 try await store.savePublication(record, replacing: nil)
-                return .stored(record, stateChanged: true)
+                return .stored(record, replaced: nil, stateChanged: true)
             case .refresh(let tag), .modify(let tag), .remove(let tag):
                 guard var record = try await store.publication(entityTag: tag), record.resource == resource, record.event == event,
                     record.expiresAt > now
                 else { return .unknownEntityTag }
                 if case .remove = kind {
                     _ = try await store.removePublication(entityTag: tag)
-                    return .removed
+                    return .removed(entityTag: tag)
                 }
                 record.entityTag = newTag
                 record.expiresAt = now + Int64(granted)
@@ -82,18 +82,21 @@ extension SIPEngine {
                     changed = true
                 }
                 try await store.savePublication(record, replacing: tag)
-                return .stored(record, stateChanged: changed)
+                return .stored(record, replaced: tag, stateChanged: changed)
             }
         }.whenComplete { result in
             switch result {
-            case .success(.stored(let record, let changed)):
+            case .success(.stored(let record, let replaced, let changed)):
+                if let replaced { self.unindexPublication(event: event, resource: resource, entityTag: replaced) }
+                self.indexPublication(record)
                 self.schedulePublicationExpiry(record)
                 self.respond(entry, status: 200, headers: [
                     (SIPHeaderName(.sipETag), record.entityTag), (SIPHeaderName(.expires), String(granted)),
                 ])
                 self.statistics.publications += 1
                 if changed { self.resourceStateChanged(event: event, resource: resource) }
-            case .success(.removed):
+            case .success(.removed(let tag)):
+                self.unindexPublication(event: event, resource: resource, entityTag: tag)
                 self.respond(entry, status: 200, headers: [(SIPHeaderName(.expires), "0")])
                 self.resourceStateChanged(event: event, resource: resource)
             case .success(.unknownEntityTag):
@@ -107,8 +110,8 @@ extension SIPEngine {
     }
 
     enum PublishOutcome: Sendable {
-        case stored(PublicationRecord, stateChanged: Bool)
-        case removed
+        case stored(PublicationRecord, replaced: String?, stateChanged: Bool)
+        case removed(entityTag: String)
         case unknownEntityTag
     }
 
@@ -134,6 +137,26 @@ extension SIPEngine {
         }
     }
 
+    func indexPublication(_ record: PublicationRecord) {
+        let document = record.event == EventPackage.presence.name ? try? PIDFDocument(parsing: record.body) : nil
+        self.publicationIndex[Self.resourceKey(record.event, record.resource), default: [:]][record.entityTag] =
+            IndexedPublication(record: record, document: document)
+    }
+
+    func unindexPublication(event: String, resource: String, entityTag: String) {
+        let key = Self.resourceKey(event, resource)
+        self.publicationIndex[key]?[entityTag] = nil
+        if self.publicationIndex[key]?.isEmpty == true { self.publicationIndex[key] = nil }
+    }
+
+    /// Live publications of a resource, oldest first.
+    func livePublications(event: String, resource: String) -> [IndexedPublication] {
+        let now = self.wallClock()
+        return (self.publicationIndex[Self.resourceKey(event, resource)] ?? [:]).values
+            .filter { $0.record.expiresAt > now }
+            .sorted { $0.record.sequence < $1.record.sequence }
+    }
+
     func nextPublicationSequence() -> Int64 {
         self.publicationSequence = max(self.publicationSequence + 1, self.wallClock() * 1_000)
         return self.publicationSequence
@@ -152,7 +175,10 @@ extension SIPEngine {
                 guard let current = try await store.publication(entityTag: tag), current.expiresAt <= now else { return nil }
                 return try await store.removePublication(entityTag: tag)
             }.whenSuccess { removed in
-                if let removed { self.resourceStateChanged(event: removed.event, resource: removed.resource) }
+                if let removed {
+                    self.unindexPublication(event: removed.event, resource: removed.resource, entityTag: removed.entityTag)
+                    self.resourceStateChanged(event: removed.event, resource: removed.resource)
+                }
             }
         }
     }
@@ -174,6 +200,7 @@ extension SIPEngine {
                 sequence: self.nextPublicationSequence())
             let store = self.store
             return self.loop.makeFutureWithTask { try await store.savePublication(record, replacing: record.entityTag) }.map {
+                self.indexPublication(record)
                 self.schedulePublicationExpiry(record)
                 self.resourceStateChanged(event: record.event, resource: resource)
                 return 200

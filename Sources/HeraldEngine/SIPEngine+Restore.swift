@@ -16,6 +16,7 @@ extension SIPEngine {
             return (try await store.allSubscriptions(), try await store.allPublications(), expired)
         }.map { subscriptions, publications, expired in
             for publication in publications {
+                self.indexPublication(publication)
                 self.publicationSequence = max(self.publicationSequence, publication.sequence)
                 self.schedulePublicationExpiry(publication)
             }

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import HeraldStore
+import PresenceDocuments
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -33,6 +34,9 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
     /// The composed state document per `event|resource`, built once per change and shared by
     /// every watcher's NOTIFY.
     var stateDocuments: [String: EventLoopFuture<(String, [UInt8])?>] = [:]
+    /// Live publications by `event|resource` and entity-tag, with parsed PIDF, mirroring the
+    /// store so that composing state needs neither a store read nor a thread hop.
+    var publicationIndex: [String: [String: IndexedPublication]] = [:]
     /// Subscription changes not yet written: the latest record per id, or nil for a removal.
     var unsavedSubscriptions: [String: SubscriptionRecord?] = [:]
     let authenticator = DigestAuthenticator(secret: (0..<32).map { _ in UInt8.random(in: 0...255) })
@@ -424,6 +428,11 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
     static func makeTag() -> String {
         String(TagGenerator.shared.withLockedValue { $0.next() }, radix: 36)
     }
+}
+
+struct IndexedPublication {
+    var record: PublicationRecord
+    var document: PIDFDocument?
 }
 
 /// Random 64-bit values from the system CSPRNG, fetched 4 KiB at a time so that a tag does not
