@@ -18,6 +18,8 @@ public final class SIPTransportManager: OutboundSink, @unchecked Sendable {
     private let listenerChannels = NIOLockedValueBox<[(SIPListenerSpec, any Channel)]>([])
     private let connections = NIOLockedValueBox<ConnectionTable>(ConnectionTable())
     private let tlsContext: NIOSSLContext?
+    /// Datagram channels with writes queued since the last flush.
+    private let pendingFlushes = NIOLockedValueBox<Set<ObjectIdentifier>>([])
 
     struct ConnectionTable {
         var nextID: UInt64 = 1
@@ -170,8 +172,23 @@ public final class SIPTransportManager: OutboundSink, @unchecked Sendable {
             return
         }
         let envelope = AddressedEnvelope(remoteAddress: destination.address, data: channel.allocator.buffer(bytes: bytes))
-        let future = channel.writeAndFlush(envelope)
+        guard channel.eventLoop.inEventLoop else {
+            let future = channel.writeAndFlush(envelope)
+            if let completion { future.whenComplete { completion($0) } }
+            return
+        }
+        // On the socket's own loop, queue the write and flush once after the current burst: a
+        // PUBLISH fanning out to many watchers leaves in one sendmmsg instead of one syscall each.
+        let future = channel.write(envelope)
         if let completion { future.whenComplete { completion($0) } }
+        let id = ObjectIdentifier(channel)
+        let needsFlush = self.pendingFlushes.withLockedValue { $0.insert(id).inserted }
+        if needsFlush {
+            channel.eventLoop.execute {
+                self.pendingFlushes.withLockedValue { _ = $0.remove(id) }
+                channel.flush()
+            }
+        }
     }
 
     private func sendStream(_ bytes: [UInt8], to destination: SIPDestination, completion: (@Sendable (Result<Void, any Error>) -> Void)?) {
