@@ -9,7 +9,7 @@ extension SIPEngine {
         self.loop.preconditionInEventLoop()
         var machine = ClientNonInviteTransaction(reliableTransport: destination.transport.isReliable, settings: self.configuration.timers)
         let entry = ClientTransactionEntry(
-            branch: branch, machine: machine, bytes: SIPSerializer.serialize(request), destination: destination, completion: completion)
+            branch: branch, method: request.method, machine: machine, bytes: SIPSerializer.serialize(request), destination: destination, completion: completion)
         let actions = machine.start(now: self.instant)
         entry.machine = machine
         self.clientTransactions[branch] = entry
@@ -18,8 +18,10 @@ extension SIPEngine {
 
     /// A response arrived: find its client transaction by the topmost Via branch (§17.1.3).
     func handleResponse(_ response: SIPResponse) {
-        guard (try? response.validate()) != nil, let branch = try? response.topVia().branch,
-            let entry = self.clientTransactions[branch]
+        // Matching needs only the topmost Via branch and the CSeq method (RFC 3261 §17.1.3); the
+        // rest of a response to our own request is not interpreted.
+        guard let branch = try? response.topVia().branch, let entry = self.clientTransactions[branch],
+            (try? response.cseq())?.method == entry.method
         else {
             self.statistics.responsesDropped += 1
             return

@@ -23,6 +23,8 @@ struct Fanout: AsyncParsableCommand {
     @Option(help: "Seconds of publishing.") var duration = 10.0
     @Option(name: .customLong("server-pid"), help: "Report the server's resident memory per subscription.") var serverPID: Int32?
     @Option(help: "Write the summary as JSON to this file.") var json: String?
+    @Option(help: "Seconds to wait after subscribing before measuring memory (RFC 3261 Timer J keeps each SUBSCRIBE's transaction for 32 s).")
+    var settle = 1.0
 
     func run() async throws {
         guard let colon = self.target.lastIndex(of: ":"), let port = Int(self.target[self.target.index(after: colon)...]) else {
@@ -57,7 +59,7 @@ struct Fanout: AsyncParsableCommand {
         let setupSeconds = Double(FanoutScenario.now() - subscribeStart) / 1e9
         let (subscribed, notified) = try await loop.submit { (scenario.subscribed, scenario.firstNotifies.count) }.get()
         FileHandle.standardError.write(Data("subscribed \(subscribed)/\(total), first NOTIFYs \(notified) in \(String(format: "%.1f", setupSeconds)) s\n".utf8))
-        try await Task.sleep(for: .seconds(1))
+        try await Task.sleep(for: .seconds(max(0, min(self.settle, 120))))
         let memoryAfter = self.serverPID.flatMap(residentKiB)
 
         try await loop.submit { scenario.startPublishing() }.get()
@@ -80,7 +82,7 @@ struct Fanout: AsyncParsableCommand {
                 "publish_skipped": Double(scenario.publishSkipped),
                 "notify_per_s": Double(scenario.notifies) / self.duration,
                 "failures": Double(scenario.failures.values.reduce(0, +)),
-                "subscriptions": Double(subscribed), "subscribe_setup_s": setupSeconds,
+                "subscriptions": Double(subscribed), "subscribe_setup_s": setupSeconds, "settle_s": self.settle,
             ]
             for (name, fraction) in [("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("p999", 0.999), ("max", 1.0)] {
                 if let value = scenario.latencies.percentile(fraction) { result["latency_\(name)_ms"] = Double(value) / 1000 }

@@ -14,8 +14,8 @@ if [ -z "${SKIP_BUILD:-}" ]; then
 fi
 bin=$(swift build -c release --show-bin-path)
 
-run_case() {  # name presentities watchers rate duration
-    local name=$1 presentities=$2 watchers=$3 rate=$4 duration=$5
+run_case() {  # name presentities watchers rate duration [settle seconds]
+    local name=$1 presentities=$2 watchers=$3 rate=$4 duration=$5 settle=${6:-1}
     local data
     data=$(mktemp -d ${BENCH_TMP:+-p $BENCH_TMP})
     unshare -n bash -c "
@@ -27,7 +27,7 @@ run_case() {  # name presentities watchers rate duration
         for _ in \$(seq 50); do sleep 0.1; [ -e /proc/\$server ] || exit 1; grep -q 'VmRSS' /proc/\$server/status && break; done
         sleep 1
         taskset -c 1 '$bin/herald-load' fanout --target 127.0.0.1:5060 --presentities $presentities --watchers $watchers \
-            --rate $rate --duration $duration --server-pid \$server --json '$results/$name.json'
+            --rate $rate --duration $duration --settle $settle --server-pid \$server --json '$results/$name.json'
         kill \$server; wait \$server || true
     "
     rm -rf "$data"
@@ -40,7 +40,7 @@ for name in $cases; do
         fanout-w10) run_case fanout-w10 100 10 500 10 ;;
         fanout-w10-hi) run_case fanout-w10-hi 200 10 2000 10 ;;
         fanout-w100) run_case fanout-w100 10 100 50 10 ;;
-        memory-10k) run_case memory-10k 1000 10 10 2 ;;
+        memory-10k) run_case memory-10k 1000 10 10 2 40 ;;
         *) run_case "$name" ${name//-/ } ;;
     esac
 done

@@ -5,6 +5,7 @@ import SIPProtocol
 /// A request Herald sends (NOTIFY) and its RFC 3261 §17.1.2 transaction.
 final class ClientTransactionEntry: @unchecked Sendable {
     let branch: String
+    let method: SIPMethod
     var machine: ClientNonInviteTransaction
     let bytes: [UInt8]
     let destination: SIPDestination
@@ -12,8 +13,9 @@ final class ClientTransactionEntry: @unchecked Sendable {
     let completion: (SIPResponse?) -> Void
     var completed = false
 
-    init(branch: String, machine: ClientNonInviteTransaction, bytes: [UInt8], destination: SIPDestination, completion: @escaping (SIPResponse?) -> Void) {
+    init(branch: String, method: SIPMethod, machine: ClientNonInviteTransaction, bytes: [UInt8], destination: SIPDestination, completion: @escaping (SIPResponse?) -> Void) {
         self.branch = branch
+        self.method = method
         self.machine = machine
         self.bytes = bytes
         self.destination = destination
