@@ -14,7 +14,7 @@ public struct EngineConfiguration: Sendable {
     public var listenAddresses: [String]
     public var authMode: AuthMode
     public var timers: TransactionTimerSettings
-    public var registrar: RegistrarPolicy
+    public var registrar: ExpiryPolicy
     public var limits: SIPParserLimits
     public var serverName: String
     /// Policy for watchers of presentities without rules of their own.
@@ -24,7 +24,7 @@ public struct EngineConfiguration: Sendable {
 
     public init(
         domains: [String], listenAddresses: [String], authMode: AuthMode = .digest,
-        timers: TransactionTimerSettings = TransactionTimerSettings(), registrar: RegistrarPolicy = RegistrarPolicy(),
+        timers: TransactionTimerSettings = TransactionTimerSettings(), registrar: ExpiryPolicy = ExpiryPolicy(),
         limits: SIPParserLimits = SIPParserLimits(), serverName: String = "Herald",
         defaultPolicy: DefaultAuthorizationPolicy = .confirm, sentBy: [SIPTransportKind: String] = [:]
     ) {

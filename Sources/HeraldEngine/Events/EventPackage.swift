@@ -10,8 +10,8 @@ public struct EventPackage: Sendable {
     public let notifyContentType: String
     /// Body types accepted in PUBLISH; empty when the package's state is not published.
     public let publishContentTypes: [String]
-    public let subscriptionExpiry: PublicationPolicy
-    public let publicationExpiry: PublicationPolicy
+    public let subscriptionExpiry: ExpiryPolicy
+    public let publicationExpiry: ExpiryPolicy
     /// Only the resource's owner may subscribe (watcher information, RFC 3857 §5.1; message
     /// summaries, RFC 3842 §6).
     public let ownerOnly: Bool
@@ -19,21 +19,21 @@ public struct EventPackage: Sendable {
     /// RFC 3856 presence, PIDF bodies (RFC 3863).
     public static let presence = EventPackage(
         kind: .presence, name: "presence", notifyContentType: "application/pidf+xml", publishContentTypes: ["application/pidf+xml"],
-        subscriptionExpiry: PublicationPolicy(minExpires: 60, maxExpires: 86_400, defaultExpires: 3_600),
-        publicationExpiry: PublicationPolicy(minExpires: 60, maxExpires: 86_400, defaultExpires: 3_600), ownerOnly: false)
+        subscriptionExpiry: ExpiryPolicy(minExpires: 60, maxExpires: 86_400, defaultExpires: 3_600),
+        publicationExpiry: ExpiryPolicy(minExpires: 60, maxExpires: 86_400, defaultExpires: 3_600), ownerOnly: false)
 
     /// RFC 3857 watcher information for presence (RFC 3858 bodies).
     public static let presenceWatcherInfo = EventPackage(
         kind: .watcherInfo, name: "presence.winfo", notifyContentType: "application/watcherinfo+xml", publishContentTypes: [],
-        subscriptionExpiry: PublicationPolicy(minExpires: 60, maxExpires: 86_400, defaultExpires: 3_600),
-        publicationExpiry: PublicationPolicy(), ownerOnly: true)
+        subscriptionExpiry: ExpiryPolicy(minExpires: 60, maxExpires: 86_400, defaultExpires: 3_600),
+        publicationExpiry: ExpiryPolicy(), ownerOnly: true)
 
     /// RFC 3842 message waiting indication.
     public static let messageSummary = EventPackage(
         kind: .messageSummary, name: "message-summary", notifyContentType: "application/simple-message-summary",
         publishContentTypes: ["application/simple-message-summary"],
-        subscriptionExpiry: PublicationPolicy(minExpires: 60, maxExpires: 86_400, defaultExpires: 3_600),
-        publicationExpiry: PublicationPolicy(minExpires: 60, maxExpires: 31_536_000, defaultExpires: 86_400), ownerOnly: true)
+        subscriptionExpiry: ExpiryPolicy(minExpires: 60, maxExpires: 86_400, defaultExpires: 3_600),
+        publicationExpiry: ExpiryPolicy(minExpires: 60, maxExpires: 31_536_000, defaultExpires: 86_400), ownerOnly: true)
 
     public static let all: [EventPackage] = [.presence, .presenceWatcherInfo, .messageSummary]
 

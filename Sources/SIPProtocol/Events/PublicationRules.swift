@@ -7,18 +7,6 @@ public enum PublicationRequest: Sendable, Equatable {
     case remove(entityTag: String)
 }
 
-public struct PublicationPolicy: Sendable, Equatable {
-    public var minExpires: UInt32
-    public var maxExpires: UInt32
-    public var defaultExpires: UInt32
-
-    public init(minExpires: UInt32 = 60, maxExpires: UInt32 = 86_400, defaultExpires: UInt32 = 3_600) {
-        self.minExpires = minExpires
-        self.maxExpires = maxExpires
-        self.defaultExpires = defaultExpires
-    }
-}
-
 public enum PublicationRules {
     public enum Rejection: Error, Sendable, Equatable {
         case badRequest(String)
@@ -27,7 +15,7 @@ public enum PublicationRules {
 
     /// RFC 3903 §6 steps 3-5. Returns the kind of request and the granted lifetime in seconds
     /// (0 for a removal).
-    public static func classify(ifMatch: String?, expires: UInt32?, hasBody: Bool, policy: PublicationPolicy)
+    public static func classify(ifMatch: String?, expires: UInt32?, hasBody: Bool, policy: ExpiryPolicy)
         throws(Rejection) -> (PublicationRequest, UInt32)
     {
         let requested = expires ?? policy.defaultExpires

@@ -30,18 +30,6 @@ public struct RegistrarBinding: Sendable, Equatable {
     }
 }
 
-public struct RegistrarPolicy: Sendable, Equatable {
-    public var minExpires: UInt32
-    public var maxExpires: UInt32
-    public var defaultExpires: UInt32
-
-    public init(minExpires: UInt32 = 60, maxExpires: UInt32 = 86_400, defaultExpires: UInt32 = 3_600) {
-        self.minExpires = minExpires
-        self.maxExpires = maxExpires
-        self.defaultExpires = defaultExpires
-    }
-}
-
 public enum RegistrarDecision: Sendable, Equatable {
     case reject(status: Int, reason: String? = nil, headers: [HeaderPair] = [])
     /// Store `bindings` as the complete new set for `addressOfRecord`, then answer 200 listing them.
@@ -53,7 +41,7 @@ public enum RegistrarDecision: Sendable, Equatable {
 public enum RegistrarRules {
     public static func process(
         essentials: RequestEssentials, contacts: ContactValue?, expiresHeader: UInt32?, existing: [RegistrarBinding],
-        now: Int64, policy: RegistrarPolicy, identity: ServerIdentity, path: [String] = [], receivedFrom: String? = nil
+        now: Int64, policy: ExpiryPolicy, identity: ServerIdentity, path: [String] = [], receivedFrom: String? = nil
     ) -> RegistrarDecision {
         let aorURI = essentials.to.uri
         // Step 5: the To URI must be an address-of-record of a served domain.
@@ -100,7 +88,7 @@ public enum RegistrarRules {
     }
 
     /// Contact `expires` parameter first, then the Expires header, then the default (§10.2.1.1).
-    static func requestedExpiry(_ contact: NameAddress, header: UInt32?, policy: RegistrarPolicy) -> UInt32 {
+    static func requestedExpiry(_ contact: NameAddress, header: UInt32?, policy: ExpiryPolicy) -> UInt32 {
         if let parameter = contact.parameters.value(of: "expires") ?? nil {
             let digits = parameter.prefix { $0.isASCII && $0.isNumber }
             if !digits.isEmpty { return UInt32(clamping: UInt64(digits.prefix(10)) ?? UInt64(UInt32.max)) }

@@ -121,7 +121,7 @@ private let start = SIPInstant(nanoseconds: 1_000_000_000)
 }
 
 @Suite struct PublicationRulesTests {
-    let policy = PublicationPolicy(minExpires: 60, maxExpires: 3600, defaultExpires: 1800)
+    let policy = ExpiryPolicy(minExpires: 60, maxExpires: 3600, defaultExpires: 1800)
 
     @Test func requestKindsFollowRFC3903() throws {
         #expect(try PublicationRules.classify(ifMatch: nil, expires: 600, hasBody: true, policy: self.policy) == (.initial, 600))

@@ -4,7 +4,7 @@ import Testing
 
 @Suite struct RegistrarRulesTests {
     let identity = ServerIdentity(domains: ["example.com"], addresses: [])
-    let policy = RegistrarPolicy(minExpires: 60, maxExpires: 7200, defaultExpires: 3600)
+    let policy = ExpiryPolicy(minExpires: 60, maxExpires: 7200, defaultExpires: 3600)
 
     func decide(
         _ headers: [String], cseq: Int = 1, callID: String = "reg-1", existing: [RegistrarBinding] = [], now: Int64 = 1000
