@@ -93,6 +93,36 @@ extension SIPEngine {
                 let latest = self.livePublications(event: package.name, resource: record.resource).last
                 return (package.notifyContentType, latest?.record.body ?? Array(MessageSummary(messagesWaiting: false).text.utf8))
             }
+        case .registration:
+            let full = subscription.needsFullState || subscription.changedContacts.isEmpty
+            subscription.needsFullState = false
+            let version = subscription.watcherInfoVersion
+            subscription.watcherInfoVersion += 1
+            let aor = record.resource
+            let registrationID = Self.watcherID(aor)
+            if !full {
+                let contacts = subscription.changedContacts.values.sorted { $0.id < $1.id }
+                subscription.changedContacts.removeAll()
+                let registration = RegInfoDocument.Registration(
+                    aor: aor, id: registrationID, state: contacts.contains { $0.state == .active } ? .active : .terminated, contacts: contacts)
+                let document = RegInfoDocument.document(version: version, state: .partial, registrations: [registration])
+                return self.loop.makeSucceededFuture((package.notifyContentType, Array(XMLSerializer.serialize(document).utf8)))
+            }
+            subscription.changedContacts.removeAll()
+            let store = self.store
+            let now = self.wallClock()
+            return self.loop.makeFutureWithTask {
+                let bindings = try await store.bindings(addressOfRecord: aor).filter { $0.expiresAt > now }
+                let contacts = bindings.map { binding in
+                    RegInfoDocument.Contact(
+                        id: Self.watcherID(binding.contactURI), uri: binding.contactURI, state: .active, event: .registered,
+                        expires: Int(binding.expiresAt - now), callID: binding.callID, cseq: binding.cseq)
+                }
+                let registration = RegInfoDocument.Registration(
+                    aor: aor, id: registrationID, state: contacts.isEmpty ? .`init` : .active, contacts: contacts)
+                let document = RegInfoDocument.document(version: version, state: .full, registrations: [registration])
+                return (package.notifyContentType, Array(XMLSerializer.serialize(document).utf8))
+            }
         case .watcherInfo:
             let full = subscription.needsFullState || subscription.changedWatchers.isEmpty
             subscription.needsFullState = false
@@ -157,6 +187,16 @@ extension SIPEngine {
             guard let winfo = self.subscriptions[id] else { continue }
             winfo.changedWatchers[watcher.id] = watcher
             self.apply(winfo.machine.stateChanged(now: self.instant), to: winfo, transaction: nil)
+        }
+    }
+
+    /// Bindings of `aor` changed (RFC 3680 §3.7): every reg subscription learns the changed contacts.
+    func registrationChanged(aor: String, contacts: [RegInfoDocument.Contact]) {
+        guard !contacts.isEmpty else { return }
+        for id in self.subscriptionsByResource[Self.resourceKey(EventPackage.registration.name, aor)] ?? [] {
+            guard let subscription = self.subscriptions[id] else { continue }
+            for contact in contacts { subscription.changedContacts[contact.id] = contact }
+            self.apply(subscription.machine.stateChanged(now: self.instant), to: subscription, transaction: nil)
         }
     }
 

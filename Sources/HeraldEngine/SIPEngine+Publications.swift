@@ -132,8 +132,8 @@ extension SIPEngine {
             } catch {
                 return error.reason
             }
-        case .watcherInfo:
-            return "watcher information is not published"
+        case .watcherInfo, .registration:
+            return "\(package.name) state is not published"
         }
     }
 

@@ -1,4 +1,5 @@
 import HeraldStore
+import PresenceDocuments
 import NIOCore
 import SIPCore
 import SIPProtocol
@@ -44,8 +45,16 @@ extension SIPEngine {
                     return self.loop.makeSucceededVoidFuture()
                 case .update(let aor, let bindings):
                     let records = bindings.map { Self.bindingRecord($0, addressOfRecord: aor) }
+                    let contactEvents = Self.contactEvents(before: existing, after: bindings, now: now)
                     return self.loop.makeFutureWithTask { try await store.replaceBindings(addressOfRecord: aor, with: records) }
                         .map {
+                            self.registrationChanged(aor: aor, contacts: contactEvents)
+                            // Remove each binding when its time comes (RFC 3261 §10.3), not at the next sweep.
+                            for binding in bindings {
+                                self.schedule(at: self.instant + .seconds(max(0, binding.expiresAt - now))) { [weak self] in
+                                    _ = self?.removeExpiredBindings()
+                                }
+                            }
                             var headers = bindings.map { (SIPHeaderName(.contact), $0.responseContact(now: now)) }
                             if !paths.isEmpty, request.headers.tokens(SIPHeaderName(.supported)).contains("path") {
                                 // RFC 3327 §5.3: echo the Path when the UA supports it.
@@ -60,6 +69,36 @@ extension SIPEngine {
                 self.logger.error("registrar store failure", metadata: ["aor": "\(aor)", "error": "\(error)"])
                 self.respond(entry, status: 500, reason: "Server Internal Error: store unavailable", headers: [(SIPHeaderName(.retryAfter), "5")])
             }
+    }
+
+    /// What a REGISTER did to each contact, in RFC 3680 §5.2.2 terms.
+    static func contactEvents(before: [RegistrarBinding], after: [RegistrarBinding], now: Int64) -> [RegInfoDocument.Contact] {
+        var events = [RegInfoDocument.Contact]()
+        let live = before.filter { $0.expiresAt > now }
+        for binding in after {
+            let uri = binding.contact.uri.description
+            let previous = live.first { $0.contact.uri.isEquivalent(to: binding.contact.uri) }
+            let event: RegInfoDocument.ContactEvent
+            if let previous {
+                if binding.expiresAt < previous.expiresAt {
+                    event = .shortened
+                } else if binding.callID == previous.callID, binding.cseq == previous.cseq {
+                    continue  // unchanged (a query)
+                } else {
+                    event = .refreshed
+                }
+            } else {
+                event = .registered
+            }
+            events.append(RegInfoDocument.Contact(
+                id: Self.watcherID(uri), uri: uri, state: .active, event: event, expires: Int(binding.expiresAt - now),
+                callID: binding.callID, cseq: binding.cseq))
+        }
+        for binding in live where !after.contains(where: { $0.contact.uri.isEquivalent(to: binding.contact.uri) }) {
+            let uri = binding.contact.uri.description
+            events.append(RegInfoDocument.Contact(id: Self.watcherID(uri), uri: uri, state: .terminated, event: .unregistered, expires: 0))
+        }
+        return events
     }
 
     static func registrarBinding(_ record: BindingRecord) -> RegistrarBinding? {
@@ -80,7 +119,15 @@ extension SIPEngine {
     public func removeExpiredBindings() -> EventLoopFuture<Int> {
         let store = self.store
         let now = self.wallClock()
-        return self.loop.makeFutureWithTask { try await store.removeExpiredBindings(now: now).count }
+        return self.loop.makeFutureWithTask { try await store.removeExpiredBindings(now: now) }.map { removed in
+            var byAOR = [String: [RegInfoDocument.Contact]]()
+            for binding in removed {
+                byAOR[binding.addressOfRecord, default: []].append(RegInfoDocument.Contact(
+                    id: Self.watcherID(binding.contactURI), uri: binding.contactURI, state: .terminated, event: .expired, expires: 0))
+            }
+            for (aor, contacts) in byAOR { self.registrationChanged(aor: aor, contacts: contacts) }
+            return removed.count
+        }
     }
 
     /// RFC 3261 §20.17 Date: an RFC 1123 date in GMT.

@@ -2,6 +2,11 @@
 
     python3 pjsip_agent.py presence --port SIP_UDP_PORT --log FILE
     python3 pjsip_agent.py mwi --port SIP_UDP_PORT --http-port PORT --log FILE
+    python3 pjsip_agent.py register --user alice --expect-reg 403 --port ... --log FILE
+
+With `--password PW` every account carries digest credentials for realm example.com
+(username: the account's user, or `--auth-user NAME`), for servers run with `--auth digest`.
+`register` only registers one account (`--user`) and expects `--expect-reg` (default 200).
 
 Prints one line per step (`STEP name`) and `RESULT ok` or `RESULT fail: why`; exits 0 only
 on success. The library runs without threads (threadCnt 0, mainThreadOnly) and is driven by
@@ -49,8 +54,11 @@ class Bud(pj.Buddy):
 
 
 class Agent:
-    def __init__(self, port: int, log: str):
+    def __init__(self, port: int, log: str, password: str | None = None,
+                 auth_user: str | None = None):
         self.port = port
+        self.password = password
+        self.auth_user = auth_user
         self.ep = pj.Endpoint()
         self.ep.libCreate()
         cfg = pj.EpConfig()
@@ -75,7 +83,8 @@ class Agent:
                 return
         raise Failed(f"timed out after {timeout} s waiting for: {what}")
 
-    def account(self, user: str, publish: bool = False, mwi: bool = False) -> Acc:
+    def account(self, user: str, publish: bool = False, mwi: bool = False,
+                expect_reg: int = 200) -> Acc:
         tc = pj.TransportConfig()
         tc.port = 0
         tc.boundAddress = LOOPBACK
@@ -89,12 +98,16 @@ class Agent:
         ac.presConfig.publishEnabled = publish
         ac.mwiConfig.enabled = mwi
         ac.mwiConfig.expirationSec = 600
+        if self.password is not None:
+            ac.sipConfig.authCreds.append(pj.AuthCredInfo(
+                "digest", "example.com", self.auth_user or user, 0, self.password))
         acc = Acc()
         acc.create(ac)
         self.accounts.append(acc)
         self.pump(lambda: acc.reg_code != 0, 10, f"{user} REGISTER answered")
-        if acc.reg_code != 200:
-            raise Failed(f"{user}: REGISTER got {acc.reg_code}")
+        if acc.reg_code != expect_reg:
+            raise Failed(f"{user}: REGISTER got {acc.reg_code}, expected {expect_reg}")
+        print(f"REG {user} {acc.reg_code}", flush=True)
         return acc
 
     def buddy(self, acc: Acc, uri: str) -> Bud:
@@ -183,17 +196,28 @@ def mwi(agent: Agent, http_port: int) -> None:
     print(f"MWI {alice.mwi[-1]!r}", flush=True)
 
 
+def register(agent: Agent, user: str, expect_reg: int) -> None:
+    agent.account(user, expect_reg=expect_reg)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("scenario", choices=["presence", "mwi"])
+    ap.add_argument("scenario", choices=["presence", "mwi", "register"])
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--http-port", type=int)
     ap.add_argument("--log", required=True)
+    ap.add_argument("--password", help="digest password of every account (realm example.com)")
+    ap.add_argument("--auth-user", help="digest username instead of the account's user")
+    ap.add_argument("--user", default="alice", help="the account of the register scenario")
+    ap.add_argument("--expect-reg", type=int, default=200,
+                    help="final REGISTER status the register scenario expects")
     args = ap.parse_args()
-    agent = Agent(args.port, args.log)
+    agent = Agent(args.port, args.log, args.password, args.auth_user)
     try:
         if args.scenario == "presence":
             presence(agent)
+        elif args.scenario == "register":
+            register(agent, args.user, args.expect_reg)
         else:
             mwi(agent, args.http_port)
         print("RESULT ok", flush=True)

@@ -3,7 +3,7 @@ import SIPProtocol
 /// An event package the notifier serves (RFC 6665 §7): its name, the body type of its
 /// NOTIFYs, what PUBLISH may carry, its expiry limits and who may subscribe.
 public struct EventPackage: Sendable {
-    public enum Kind: Sendable { case presence, watcherInfo, messageSummary }
+    public enum Kind: Sendable { case presence, watcherInfo, messageSummary, registration }
 
     public let kind: Kind
     public let name: String
@@ -35,7 +35,13 @@ public struct EventPackage: Sendable {
         subscriptionExpiry: ExpiryPolicy(minExpires: 60, maxExpires: 86_400, defaultExpires: 3_600),
         publicationExpiry: ExpiryPolicy(minExpires: 60, maxExpires: 31_536_000, defaultExpires: 86_400), ownerOnly: true)
 
-    public static let all: [EventPackage] = [.presence, .presenceWatcherInfo, .messageSummary]
+    /// RFC 3680 registration state, for the address-of-record's owner.
+    public static let registration = EventPackage(
+        kind: .registration, name: "reg", notifyContentType: "application/reginfo+xml", publishContentTypes: [],
+        subscriptionExpiry: ExpiryPolicy(minExpires: 60, maxExpires: 86_400, defaultExpires: 3_600),
+        publicationExpiry: ExpiryPolicy(), ownerOnly: true)
+
+    public static let all: [EventPackage] = [.presence, .presenceWatcherInfo, .messageSummary, .registration]
 
     public static func named(_ name: String) -> EventPackage? {
         Self.all.first { $0.name == name.lowercased() }

@@ -18,6 +18,8 @@ final class SubscriptionEntry: @unchecked Sendable {
     var watcherInfoVersion = 0
     /// Watchers changed since the last winfo NOTIFY, by subscription id.
     var changedWatchers: [String: WatcherInfoDocument.Watcher] = [:]
+    /// Contacts changed since the last reg NOTIFY, by contact id (RFC 3680 partial state).
+    var changedContacts: [String: RegInfoDocument.Contact] = [:]
     /// Why each watcher is in its state, for winfo `event` (RFC 3857 §3.5.1).
     var lastWatcherEvent: WatcherInfoDocument.Event = .subscribe
 
