@@ -56,6 +56,23 @@ extension SIPEngine {
         let newTag = Self.makeTag() + Self.makeTag()
         let event = package.name
         let bodyType = contentType
+        // The entity-tag is looked up in the engine's index of live publications (the store's
+        // mirror), and claimed so that a second PUBLISH with the same tag in flight gets 412.
+        var known: PublicationRecord?
+        switch kind {
+        case .refresh(let tag), .modify(let tag), .remove(let tag):
+            guard !self.claimedEntityTags.contains(tag),
+                let indexed = self.publicationIndex[Self.resourceKey(event, resource)]?[tag], indexed.record.expiresAt > now
+            else {
+                self.respond(entry, status: 412)  // RFC 3903 §6 step 4: unknown or expired entity-tag
+                return
+            }
+            known = indexed.record
+            self.claimedEntityTags.insert(tag)
+        case .initial:
+            break
+        }
+        let claimed = known
         self.loop.makeFutureWithTask { () async throws -> PublishOutcome in
             switch kind {
             case .initial:
@@ -65,9 +82,7 @@ extension SIPEngine {
                 try await store.savePublication(record, replacing: nil)
                 return .stored(record, replaced: nil, stateChanged: true)
             case .refresh(let tag), .modify(let tag), .remove(let tag):
-                guard var record = try await store.publication(entityTag: tag), record.resource == resource, record.event == event,
-                    record.expiresAt > now
-                else { return .unknownEntityTag }
+                guard var record = claimed else { return .unknownEntityTag }
                 if case .remove = kind {
                     _ = try await store.removePublication(entityTag: tag)
                     return .removed(entityTag: tag)
@@ -85,6 +100,7 @@ extension SIPEngine {
                 return .stored(record, replaced: tag, stateChanged: changed)
             }
         }.whenComplete { result in
+            if let claimed { self.claimedEntityTags.remove(claimed.entityTag) }
             switch result {
             case .success(.stored(let record, let replaced, let changed)):
                 if let replaced { self.unindexPublication(event: event, resource: resource, entityTag: replaced) }

@@ -37,6 +37,8 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
     /// Live publications by `event|resource` and entity-tag, with parsed PIDF, mirroring the
     /// store so that composing state needs neither a store read nor a thread hop.
     var publicationIndex: [String: [String: IndexedPublication]] = [:]
+    /// Entity-tags of PUBLISHes being written.
+    var claimedEntityTags: Set<String> = []
     /// Subscription changes not yet written: the latest record per id, or nil for a removal.
     var unsavedSubscriptions: [String: SubscriptionRecord?] = [:]
     let authenticator = DigestAuthenticator(secret: (0..<32).map { _ in UInt8.random(in: 0...255) })

@@ -5,7 +5,8 @@
     python3 pjsip_agent.py register --user alice --expect-reg 403 --port ... --log FILE
 
 With `--password PW` every account carries digest credentials for realm example.com
-(username: the account's user, or `--auth-user NAME`), for servers run with `--auth digest`.
+(username: the account's user, or `--auth-user NAME`), for servers run with `--auth digest`;
+`--user-password USER=PW` (repeatable) gives one account its own password.
 `register` only registers one account (`--user`) and expects `--expect-reg` (default 200).
 
 Prints one line per step (`STEP name`) and `RESULT ok` or `RESULT fail: why`; exits 0 only
@@ -55,10 +56,11 @@ class Bud(pj.Buddy):
 
 class Agent:
     def __init__(self, port: int, log: str, password: str | None = None,
-                 auth_user: str | None = None):
+                 auth_user: str | None = None, passwords: dict[str, str] | None = None):
         self.port = port
         self.password = password
         self.auth_user = auth_user
+        self.passwords = passwords or {}
         self.ep = pj.Endpoint()
         self.ep.libCreate()
         cfg = pj.EpConfig()
@@ -98,9 +100,10 @@ class Agent:
         ac.presConfig.publishEnabled = publish
         ac.mwiConfig.enabled = mwi
         ac.mwiConfig.expirationSec = 600
-        if self.password is not None:
+        password = self.passwords.get(user, self.password)
+        if password is not None:
             ac.sipConfig.authCreds.append(pj.AuthCredInfo(
-                "digest", "example.com", self.auth_user or user, 0, self.password))
+                "digest", "example.com", self.auth_user or user, 0, password))
         acc = Acc()
         acc.create(ac)
         self.accounts.append(acc)
@@ -208,11 +211,14 @@ def main() -> int:
     ap.add_argument("--log", required=True)
     ap.add_argument("--password", help="digest password of every account (realm example.com)")
     ap.add_argument("--auth-user", help="digest username instead of the account's user")
+    ap.add_argument("--user-password", action="append", default=[], metavar="USER=PW",
+                    help="digest password of one account (overrides --password)")
     ap.add_argument("--user", default="alice", help="the account of the register scenario")
     ap.add_argument("--expect-reg", type=int, default=200,
                     help="final REGISTER status the register scenario expects")
     args = ap.parse_args()
-    agent = Agent(args.port, args.log, args.password, args.auth_user)
+    passwords = dict(item.split("=", 1) for item in args.user_password)
+    agent = Agent(args.port, args.log, args.password, args.auth_user, passwords)
     try:
         if args.scenario == "presence":
             presence(agent)

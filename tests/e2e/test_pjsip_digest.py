@@ -277,9 +277,8 @@ def _challenged_then_ok(pjlog: str, method: str, challenge: int) -> None:
 def test_pjsip_digest_presence(herald_factory, tmp_path):
     _need_pjsua2()
     h = digest_server(herald_factory, tmp_path)
-    # Both accounts share one password option: give bob alice's password in the store too.
     out, pjlog = _run_agent(h, tmp_path, "presence", "presence",
-                            "--password", PASSWORDS["alice"])
+                            *(f"--user-password={u}={pw}" for u, pw in PASSWORDS.items()))
     assert "REG alice 200" in out and "REG bob 200" in out, out
     assert "STEP bob sees alice busy (RPID activity)" in out, out
     assert "STEP bob sees alice offline" in out, out
