@@ -307,13 +307,19 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
         let aor = uri.addressOfRecord
         let username = uri.unescapedUser ?? ""
         let domain = uri.hostKey
-        self.loop.makeFutureWithTask { () async throws -> Bool in
-            if try await !store.bindings(addressOfRecord: aor).isEmpty { return true }
-            return try await store.user(username: username, domain: domain) != nil
+        let now = self.wallClock()
+        self.loop.makeFutureWithTask { () async throws -> ([BindingRecord], Bool) in
+            let bindings = try await store.bindings(addressOfRecord: aor).filter { $0.expiresAt > now }
+            if !bindings.isEmpty { return (bindings, true) }
+            return ([], try await store.user(username: username, domain: domain) != nil)
         }.whenComplete { result in
             switch result {
-            case .success(true): self.respond(entry, status: 480)
-            case .success(false): self.respond(entry, status: 404)
+            case .success(let (bindings, _)) where !bindings.isEmpty && entry.request.method != .invite:
+                self.proxyNonInvite(entry, bindings: bindings)
+            case .success(let (_, known)):
+                // INVITE forwarding is not implemented yet: a user without a reachable contact (or
+                // an INVITE) gets 480, an unknown user 404 (§21.4.18, §21.4.5).
+                self.respond(entry, status: known ? 480 : 404)
             case .failure(let error):
                 self.logger.error("store lookup failed", metadata: ["error": "\(error)"])
                 self.respond(entry, status: 500, reason: "Server Internal Error: store unavailable", headers: [(SIPHeaderName(.retryAfter), "5")])
@@ -324,12 +330,16 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
     // MARK: Responses
 
     func respond(_ entry: ServerTransactionEntry, status: Int, reason: String? = nil, headers: [(SIPHeaderName, String)] = []) {
-        self.loop.preconditionInEventLoop()
-        guard entry.awaitsFinalResponse || status < 200 else { return }
         let response = SIPResponse(
             answering: entry.request, statusCode: status, reasonPhrase: reason, toTag: entry.toTag,
             headers: headers + [(SIPHeaderName(.server), self.configuration.serverName)])
-        let bytes = SIPSerializer.serialize(response)
+        self.send(SIPSerializer.serialize(response), statusCode: status, through: entry)
+    }
+
+    /// Sends a response through its server transaction, which keeps it for retransmissions.
+    func send(_ bytes: [UInt8], statusCode status: Int, through entry: ServerTransactionEntry) {
+        self.loop.preconditionInEventLoop()
+        guard entry.awaitsFinalResponse || status < 200 else { return }
         entry.lastResponse = bytes
         let actions: [ServerTransactionAction]
         switch entry.machine {

@@ -1,0 +1,111 @@
+import HeraldStore
+import NIOCore
+import SIPCore
+import SIPProtocol
+
+/// One request being proxied statefully (RFC 3261 §16): its server transaction, the target
+/// groups (equal q in parallel, then decreasing q), and the final responses collected.
+final class ProxyContext: @unchecked Sendable {
+    let entry: ServerTransactionEntry
+    let groups: [[BindingRecord]]
+    let loopHash: String
+    var groupIndex = 0
+    var outstanding = 0
+    var finals: [SIPResponse] = []
+    var answered = false
+
+    init(entry: ServerTransactionEntry, groups: [[BindingRecord]], loopHash: String) {
+        self.entry = entry
+        self.groups = groups
+        self.loopHash = loopHash
+    }
+}
+
+extension SIPEngine {
+    /// Forwards a non-INVITE request to the registered contacts of its target (§16.6), and the
+    /// best final response back (§16.7). INVITE forwarding (Timer C, CANCEL, forking of
+    /// provisional responses) comes with the rest of the proxy.
+    func proxyNonInvite(_ entry: ServerTransactionEntry, bindings: [BindingRecord]) {
+        let essentials = entry.essentials
+        let loopHash = ProxyRules.loopHash(
+            requestURI: entry.request.requestURIText, fromTag: essentials.from.tag, toTag: essentials.to.tag, callID: essentials.callID,
+            cseq: essentials.cseq.sequenceNumber)
+        if ProxyRules.isLoop(vias: essentials.vias, ownSentBy: Set(self.configuration.sentBy.values.map { $0.lowercased() }), loopHash: loopHash) {
+            self.respond(entry, status: 482)
+            return
+        }
+        let groups = ProxyRules.forkingGroups(bindings) { $0.qValue }
+        let context = ProxyContext(entry: entry, groups: groups, loopHash: loopHash)
+        self.forwardNextGroup(context)
+    }
+
+    private func forwardNextGroup(_ context: ProxyContext) {
+        while context.groupIndex < context.groups.count {
+            let group = context.groups[context.groupIndex]
+            context.groupIndex += 1
+            for binding in group { self.forward(context, to: binding) }
+            if context.outstanding > 0 { return }
+        }
+        self.finishProxying(context)
+    }
+
+    private func forward(_ context: ProxyContext, to binding: BindingRecord) {
+        guard let destination = binding.receivedFrom.flatMap(SIPDestination.init(storedForm:)),
+            let target = try? SIPURI(parsing: binding.contactURI)
+        else { return }
+        var request = context.entry.request
+        request.setRequestURI(target)
+        // §16.6 step 3: one hop fewer (70 when the request had none, RFC 2543 elements).
+        request.headers.set(SIPHeaderName(.maxForwards), String(max(0, (context.entry.essentials.maxForwards ?? 71) - 1)))
+        // RFC 3327 §5.3: a registered Path becomes the Route set toward the contact.
+        for route in binding.path.reversed() { request.headers.prepend(SIPHeaderName(.route), route) }
+        let branch = Via.magicCookie + context.loopHash + "." + Self.makeTag()
+        let sentBy = self.configuration.sentBy[destination.transport] ?? "127.0.0.1"
+        request.headers.prepend(SIPHeaderName(.via), "SIP/2.0/\(destination.transport.viaToken) \(sentBy);branch=\(branch);rport")
+        context.outstanding += 1
+        self.sendRequest(request, branch: branch, to: destination) { [weak self] response in
+            self?.branchCompleted(context, response: response)
+        }
+    }
+
+    private func branchCompleted(_ context: ProxyContext, response: SIPResponse?) {
+        context.outstanding -= 1
+        guard !context.answered else { return }
+        if let response, (200..<300).contains(response.statusCode) {
+            // §16.7 step 5: a 2xx is forwarded at once.
+            context.answered = true
+            self.forwardResponse(response, to: context.entry)
+            return
+        }
+        if let response { context.finals.append(response) }
+        guard context.outstanding == 0 else { return }
+        if context.finals.contains(where: { $0.statusCode >= 600 }) {
+            self.finishProxying(context)
+        } else {
+            self.forwardNextGroup(context)
+        }
+    }
+
+    private func finishProxying(_ context: ProxyContext) {
+        guard !context.answered else { return }
+        context.answered = true
+        guard let best = ProxyRules.bestResponseIndex(context.finals.map(\.statusCode)) else {
+            // No branch could be reached or answered (§16.7 step 6: 408 when all timed out).
+            self.respond(context.entry, status: context.groups.isEmpty ? 480 : 408)
+            return
+        }
+        self.forwardResponse(context.finals[best], to: context.entry)
+    }
+
+    /// Sends a downstream response upstream (§16.7 step 9): our Via removed, a 503 turned into
+    /// 500 (§16.7 step 6), through the server transaction.
+    func forwardResponse(_ response: SIPResponse, to entry: ServerTransactionEntry) {
+        var forwarded = response
+        try? forwarded.headers.removeFirstValue(SIPHeaderName(.via))
+        if forwarded.statusCode == 503 {
+            forwarded.statusCode = 500
+            forwarded.reasonPhrase = "Server Internal Error: downstream service unavailable"
+        }
+        self.send(SIPSerializer.serialize(forwarded), statusCode: forwarded.statusCode, through: entry)
+    }
+}
