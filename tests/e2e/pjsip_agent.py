@@ -3,11 +3,15 @@
     python3 pjsip_agent.py presence --port SIP_UDP_PORT --log FILE
     python3 pjsip_agent.py mwi --port SIP_UDP_PORT --http-port PORT --log FILE
     python3 pjsip_agent.py register --user alice --expect-reg 403 --port ... --log FILE
+    python3 pjsip_agent.py message --wait-file PATH --port ... --log FILE
 
 With `--password PW` every account carries digest credentials for realm example.com
 (username: the account's user, or `--auth-user NAME`), for servers run with `--auth digest`;
 `--user-password USER=PW` (repeatable) gives one account its own password.
 `register` only registers one account (`--user`) and expects `--expect-reg` (default 200).
+`message`: alice and bob register; alice sends bob a MESSAGE, then bob sends alice one (each
+received with its body and From, each reported 200 to its sender); then it prints `READY` and
+keeps handling events (bob's stack answers OPTIONS itself) until `--wait-file` exists.
 
 Prints one line per step (`STEP name`) and `RESULT ok` or `RESULT fail: why`; exits 0 only
 on success. The library runs without threads (threadCnt 0, mainThreadOnly) and is driven by
@@ -16,6 +20,7 @@ a bounded libHandleEvents(20) loop; every wait has a deadline.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import urllib.request
@@ -36,6 +41,14 @@ class Acc(pj.Account):
         super().__init__()
         self.reg_code = 0
         self.mwi: list[str] = []
+        self.ims: list[tuple[str, str, str]] = []        # (from, content type, body)
+        self.im_status: list[tuple[int, str]] = []       # (code, reason)
+
+    def onInstantMessage(self, prm):
+        self.ims.append((prm.fromUri, prm.contentType, prm.msgBody))
+
+    def onInstantMessageStatus(self, prm):
+        self.im_status.append((prm.code, prm.reason))
 
     def onRegState(self, prm):
         self.reg_code = prm.code
@@ -113,10 +126,10 @@ class Agent:
         print(f"REG {user} {acc.reg_code}", flush=True)
         return acc
 
-    def buddy(self, acc: Acc, uri: str) -> Bud:
+    def buddy(self, acc: Acc, uri: str, subscribe: bool = True) -> Bud:
         bc = pj.BuddyConfig()
         bc.uri = uri
-        bc.subscribe = True
+        bc.subscribe = subscribe
         b = Bud()
         b.create(acc, bc)
         self.buddies.append(b)
@@ -203,9 +216,42 @@ def register(agent: Agent, user: str, expect_reg: int) -> None:
     agent.account(user, expect_reg=expect_reg)
 
 
+def send_im(agent: Agent, sender: Acc, sname: str, receiver: Acc, rname: str,
+            text: str) -> None:
+    """sender sends receiver a MESSAGE (via a non-subscribing Buddy); both ends checked."""
+    b = agent.buddy(sender, f"sip:{rname}@example.com", subscribe=False)
+    n_rx, n_st = len(receiver.ims), len(sender.im_status)
+    prm = pj.SendInstantMessageParam()
+    prm.content = text
+    prm.contentType = "text/plain"
+    b.sendInstantMessage(prm)
+    agent.pump(lambda: len(receiver.ims) > n_rx and len(sender.im_status) > n_st, 10,
+               f"{rname} receives {sname}'s MESSAGE, {sname} gets its final status")
+    frm, ctype, body = receiver.ims[n_rx]
+    code, reason = sender.im_status[n_st]
+    print(f"IM {sname}->{rname} from={frm!r} type={ctype!r} body={body!r} status={code} "
+          f"{reason!r}", flush=True)
+    if body != text:
+        raise Failed(f"{rname} received body {body!r}, expected {text!r}")
+    if f"{sname}@example.com" not in frm:
+        raise Failed(f"{rname} received From {frm!r}, expected sip:{sname}@example.com")
+    if code != 200:
+        raise Failed(f"{sname}'s MESSAGE to {rname}: final status {code} {reason}, expected 200")
+
+
+def message(agent: Agent, wait_file: str | None) -> None:
+    alice = agent.account("alice")
+    bob = agent.account("bob")
+    send_im(agent, alice, "alice", bob, "bob", "hello bob")
+    send_im(agent, bob, "bob", alice, "alice", "hello alice")
+    if wait_file:
+        print("READY", flush=True)
+        agent.pump(lambda: os.path.exists(wait_file), 30, "wait file appeared")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("scenario", choices=["presence", "mwi", "register"])
+    ap.add_argument("scenario", choices=["presence", "mwi", "register", "message"])
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--http-port", type=int)
     ap.add_argument("--log", required=True)
@@ -216,6 +262,8 @@ def main() -> int:
     ap.add_argument("--user", default="alice", help="the account of the register scenario")
     ap.add_argument("--expect-reg", type=int, default=200,
                     help="final REGISTER status the register scenario expects")
+    ap.add_argument("--wait-file", help="message: after the MESSAGEs, print READY and keep "
+                    "handling events until this file exists")
     args = ap.parse_args()
     passwords = dict(item.split("=", 1) for item in args.user_password)
     agent = Agent(args.port, args.log, args.password, args.auth_user, passwords)
@@ -224,6 +272,8 @@ def main() -> int:
             presence(agent)
         elif args.scenario == "register":
             register(agent, args.user, args.expect_reg)
+        elif args.scenario == "message":
+            message(agent, args.wait_file)
         else:
             mwi(agent, args.http_port)
         print("RESULT ok", flush=True)
