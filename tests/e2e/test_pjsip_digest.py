@@ -31,6 +31,7 @@ import heraldproc
 from heraldproc import run_cli
 from sipclient import LOOPBACK, SipMessage, split_commas
 from sipua import UA
+from pjsip_runner import run_agent
 
 AGENT = Path(__file__).resolve().parent / "pjsip_agent.py"
 REALM = "example.com"
@@ -244,23 +245,6 @@ def test_raw_register_digest(herald_factory, tmp_path):
 RX_RESPONSE = re.compile(r"RX \d+ bytes Response msg (\d{3})/([A-Z]+)/cseq=(\d+)")
 
 
-def _run_agent(h, tmp_path: Path, name: str, *args: str) -> tuple[str, str]:
-    """Run pjsip_agent.py; return (its output, the pjsip log)."""
-    log = tmp_path / f"pjsip-{name}.log"
-    try:
-        p = subprocess.run([sys.executable, str(AGENT), *args, "--port", str(h.udp_port),
-                            "--log", str(log)], capture_output=True, text=True, timeout=40,
-                           stdin=subprocess.DEVNULL)
-        out, rc = p.stdout + p.stderr, p.returncode
-    except subprocess.TimeoutExpired as e:
-        out, rc = f"{e.stdout or ''}{e.stderr or ''}\n(agent killed after 40 s)", -1
-    pjlog = log.read_text(errors="replace") if log.exists() else "(no pjsip log)"
-    if rc != 0 or "RESULT ok" not in out:
-        pytest.fail(f"pjsua2 agent exited {rc}:\n{out}\n--- pjsip log (tail) ---\n"
-                    f"{pjlog[-15000:]}", pytrace=False)
-    return out, pjlog
-
-
 def _final_statuses(pjlog: str, method: str) -> list[int]:
     """Statuses of every final response to `method` that PJSIP received, in order."""
     return [int(m.group(1)) for m in RX_RESPONSE.finditer(pjlog)
@@ -278,7 +262,7 @@ def _challenged_then_ok(pjlog: str, method: str, challenge: int) -> None:
 def test_pjsip_digest_presence(herald_factory, tmp_path):
     _need_pjsua2()
     h = digest_server(herald_factory, tmp_path)
-    out, pjlog = _run_agent(h, tmp_path, "presence", "presence",
+    out, pjlog = run_agent(h, tmp_path, "presence", "presence",
                             *(f"--user-password={u}={pw}" for u, pw in PASSWORDS.items()))
     assert "REG alice 200" in out and "REG bob 200" in out, out
     assert "STEP bob sees alice busy (RPID activity)" in out, out
@@ -292,10 +276,10 @@ def test_pjsip_digest_presence(herald_factory, tmp_path):
 def test_pjsip_digest_refusals(herald_factory, tmp_path):
     _need_pjsua2()
     h = digest_server(herald_factory, tmp_path)
-    out, pjlog = _run_agent(h, tmp_path, "wrong", "register", "--user", "alice",
+    out, pjlog = run_agent(h, tmp_path, "wrong", "register", "--user", "alice",
                             "--password", "not-alices-password", "--expect-reg", "401")
     assert "REG alice 401" in out, out
-    out, pjlog = _run_agent(h, tmp_path, "bob-as-alice", "register", "--user", "alice",
+    out, pjlog = run_agent(h, tmp_path, "bob-as-alice", "register", "--user", "alice",
                             "--auth-user", "bob", "--password", PASSWORDS["bob"],
                             "--expect-reg", "403")
     assert "REG alice 403" in out, out
