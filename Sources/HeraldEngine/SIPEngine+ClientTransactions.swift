@@ -20,9 +20,12 @@ extension SIPEngine {
     func handleResponse(_ response: SIPResponse) {
         // Matching needs only the topmost Via branch and the CSeq method (RFC 3261 §17.1.3); the
         // rest of a response to our own request is not interpreted.
-        guard let branch = try? response.topVia().branch, let entry = self.clientTransactions[branch],
-            (try? response.cseq())?.method == entry.method
-        else {
+        guard let branch = try? response.topVia().branch else {
+            self.statistics.responsesDropped += 1
+            return
+        }
+        if (try? response.cseq())?.method == .invite, self.handleInviteResponse(response, branch: branch) { return }
+        guard let entry = self.clientTransactions[branch], (try? response.cseq())?.method == entry.method else {
             self.statistics.responsesDropped += 1
             return
         }

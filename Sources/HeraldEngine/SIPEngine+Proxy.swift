@@ -13,6 +13,9 @@ final class ProxyContext: @unchecked Sendable {
     var outstanding = 0
     var finals: [SIPResponse] = []
     var answered = false
+    var cancelled = false
+    var inviteBranches: [String: ClientInviteEntry] = [:]
+    var finishedBranches: Set<String> = []
 
     init(entry: ServerTransactionEntry, groups: [[BindingRecord]], loopHash: String) {
         self.entry = entry

@@ -28,6 +28,9 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
     var mergedRequests: [MergedRequestKey: ServerTransactionKey] = [:]
     var registrarQueues: [String: EventLoopFuture<Void>] = [:]
     var clientTransactions: [String: ClientTransactionEntry] = [:]
+    var inviteClientTransactions: [String: ClientInviteEntry] = [:]
+    /// Proxied INVITEs still waiting for a final response, for CANCEL (§16.10).
+    var proxiedInvites: [ServerTransactionKey: ProxyContext] = [:]
     var subscriptions: [String: SubscriptionEntry] = [:]
     /// Subscription ids by `event|resource`, for fan-out on state changes.
     var subscriptionsByResource: [String: Set<String>] = [:]
@@ -258,7 +261,7 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
             return
         }
         self.respond(entry, status: 200)
-        if invite.awaitsFinalResponse {
+        if invite.awaitsFinalResponse, !self.cancelProxiedInvite(invite) {
             self.respond(invite, status: 487)
         }
     }
@@ -314,11 +317,12 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
             return ([], try await store.user(username: username, domain: domain) != nil)
         }.whenComplete { result in
             switch result {
-            case .success(let (bindings, _)) where !bindings.isEmpty && entry.request.method != .invite:
+            case .success(let (bindings, _)) where !bindings.isEmpty && entry.request.method == .invite:
+                self.proxyInvite(entry, bindings: bindings)
+            case .success(let (bindings, _)) where !bindings.isEmpty:
                 self.proxyNonInvite(entry, bindings: bindings)
             case .success(let (_, known)):
-                // INVITE forwarding is not implemented yet: a user without a reachable contact (or
-                // an INVITE) gets 480, an unknown user 404 (§21.4.18, §21.4.5).
+                // A user without a reachable contact gets 480, an unknown user 404 (§21.4.18, §21.4.5).
                 self.respond(entry, status: known ? 480 : 404)
             case .failure(let error):
                 self.logger.error("store lookup failed", metadata: ["error": "\(error)"])

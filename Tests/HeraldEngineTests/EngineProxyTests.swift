@@ -88,3 +88,61 @@ import Testing
         #expect(harness.sink.responses.last?.statusCode == 482)
     }
 }
+
+/// INVITE forwarding (RFC 3261 §16.6, §16.7, §16.10).
+@Suite struct EngineInviteProxyTests {
+    let base = EngineProxyTests()
+
+    func invite(_ branch: String = "z9hG4bKi1") -> String {
+        request("INVITE", "sip:alice@example.com", branch: branch, callID: "call-\(branch)", extra: ["Contact: <sip:caller@192.0.2.10>", "Content-Type: application/sdp"], body: "v=0\r\n")
+    }
+
+    func sent(_ harness: EngineHarness, _ method: SIPMethod, to address: SocketAddress) -> [SIPRequest] {
+        self.base.forwarded(harness, to: address).filter { $0.method == method }
+    }
+
+    @Test func provisionalAndFinalResponsesComeBackAndFailuresAreAcked() async throws {
+        let harness = EngineHarness()
+        await self.base.register(harness, contact: "<sip:alice@192.0.2.21:5060>", from: EngineProxyTests.phone1, branch: "z9hG4bKr1", cseq: 1, callID: "r1")
+        await harness.send(self.invite())
+        let out = try #require(self.sent(harness, .invite, to: EngineProxyTests.phone1).first)
+        #expect(String(decoding: out.body, as: UTF8.self) == "v=0\r\n")
+        await self.base.answer(harness, out, status: 180, from: EngineProxyTests.phone1)
+        #expect(harness.sink.responses.last?.statusCode == 180)
+        await self.base.answer(harness, out, status: 486, from: EngineProxyTests.phone1)
+        #expect(harness.sink.responses.last?.statusCode == 486)
+        #expect(try harness.sink.responses.last?.topVia().branch == "z9hG4bKi1")
+        // §17.1.1.3: the failure is acknowledged downstream, with our branch.
+        let ack = try #require(self.sent(harness, .ack, to: EngineProxyTests.phone1).first)
+        #expect(try ack.topVia().branch == out.topVia().branch)
+    }
+
+    @Test func firstSuccessWinsAndOtherForksAreCancelled() async throws {
+        let harness = EngineHarness()
+        await self.base.register(harness, contact: "<sip:alice@192.0.2.21:5060>", from: EngineProxyTests.phone1, branch: "z9hG4bKr1", cseq: 1, callID: "r1")
+        await self.base.register(harness, contact: "<sip:alice@192.0.2.22:5060>", from: EngineProxyTests.phone2, branch: "z9hG4bKr2", cseq: 1, callID: "r2")
+        await harness.send(self.invite())
+        let one = try #require(self.sent(harness, .invite, to: EngineProxyTests.phone1).first)
+        let two = try #require(self.sent(harness, .invite, to: EngineProxyTests.phone2).first)
+        await self.base.answer(harness, two, status: 180, from: EngineProxyTests.phone2)
+        await self.base.answer(harness, one, status: 200, from: EngineProxyTests.phone1)
+        #expect(harness.sink.responses.last { $0.statusCode >= 200 }?.statusCode == 200)
+        let cancel = try #require(self.sent(harness, .cancel, to: EngineProxyTests.phone2).first)
+        #expect(try cancel.topVia().branch == two.topVia().branch)
+        #expect(self.sent(harness, .cancel, to: EngineProxyTests.phone1).isEmpty)
+    }
+
+    @Test func cancelFromTheCallerReachesTheCalleeAnd487ComesBack() async throws {
+        let harness = EngineHarness()
+        await self.base.register(harness, contact: "<sip:alice@192.0.2.21:5060>", from: EngineProxyTests.phone1, branch: "z9hG4bKr1", cseq: 1, callID: "r1")
+        await harness.send(self.invite())
+        let out = try #require(self.sent(harness, .invite, to: EngineProxyTests.phone1).first)
+        await self.base.answer(harness, out, status: 180, from: EngineProxyTests.phone1)
+        await harness.send(request("CANCEL", "sip:alice@example.com", branch: "z9hG4bKi1", callID: "call-z9hG4bKi1"))
+        #expect(harness.sink.responses.last { (try? $0.cseq().method) == .cancel }?.statusCode == 200)
+        let cancel = try #require(self.sent(harness, .cancel, to: EngineProxyTests.phone1).first)
+        await self.base.answer(harness, cancel, status: 200, from: EngineProxyTests.phone1)
+        await self.base.answer(harness, out, status: 487, from: EngineProxyTests.phone1)
+        #expect(harness.sink.responses.last { (try? $0.cseq().method) == .invite && $0.statusCode >= 200 }?.statusCode == 487)
+    }
+}
