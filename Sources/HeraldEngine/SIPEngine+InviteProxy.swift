@@ -60,12 +60,18 @@ extension SIPEngine {
             let target = try? SIPURI(parsing: binding.contactURI)
         else { return }
         var request = context.entry.request
+        self.removeOwnRoutes(&request)
         request.setRequestURI(target)
         request.headers.set(SIPHeaderName(.maxForwards), String(max(0, (context.entry.essentials.maxForwards ?? 71) - 1)))
         for route in binding.path.reversed() { request.headers.prepend(SIPHeaderName(.route), route) }
         let branch = Via.magicCookie + context.loopHash + "." + Self.makeTag()
         let sentBy = self.configuration.sentBy[destination.transport] ?? "127.0.0.1"
         request.headers.prepend(SIPHeaderName(.via), "SIP/2.0/\(destination.transport.viaToken) \(sentBy);branch=\(branch);rport")
+        if context.entry.essentials.to.tag == nil {
+            // §16.6 step 4: stay on the path of the dialog this INVITE creates.
+            let transport = destination.transport == .udp ? "" : ";transport=\(destination.transport.rawValue)"
+            request.headers.prepend(SIPHeaderName(.recordRoute), "<sip:\(sentBy)\(transport);lr>")
+        }
         context.outstanding += 1
         let machine = ClientInviteTransaction(reliableTransport: destination.transport.isReliable, settings: self.configuration.timers)
         let client = ClientInviteEntry(branch: branch, machine: machine, request: request, destination: destination) { [weak self] response in

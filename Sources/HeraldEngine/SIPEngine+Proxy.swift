@@ -57,6 +57,7 @@ extension SIPEngine {
             let target = try? SIPURI(parsing: binding.contactURI)
         else { return }
         var request = context.entry.request
+        self.removeOwnRoutes(&request)
         request.setRequestURI(target)
         // §16.6 step 3: one hop fewer (70 when the request had none, RFC 2543 elements).
         request.headers.set(SIPHeaderName(.maxForwards), String(max(0, (context.entry.essentials.maxForwards ?? 71) - 1)))
@@ -98,6 +99,55 @@ extension SIPEngine {
             return
         }
         self.forwardResponse(context.finals[best], to: context.entry)
+    }
+
+    /// Routes a request onward to `next` (a Route entry or, in a dialog, the peer's contact),
+    /// keeping the Request-URI (§16.6 step 6, loose routing). Only IP-literal next hops are
+    /// reachable: Herald resolves no names (a configured route table comes later).
+    func forwardToNextHop(_ entry: ServerTransactionEntry, next: SIPURI) {
+        guard let destination = Self.nextHopDestination(next) else {
+            self.respond(entry, status: 404, reason: "Not Found: next hop \(next.host) is not an IP address")
+            return
+        }
+        let hop = BindingRecord(
+            addressOfRecord: "", contactURI: entry.request.requestURIText, contactHeader: "", callID: "", cseq: 0, expiresAt: Int64.max,
+            receivedFrom: destination)
+        if entry.request.method == .invite {
+            self.proxyInvite(entry, bindings: [hop])
+        } else {
+            self.proxyNonInvite(entry, bindings: [hop])
+        }
+    }
+
+    /// §16.11: an ACK for a 2xx is passed on without a transaction.
+    func forwardStatelessly(_ incoming: SIPRequest, essentials: RequestEssentials, to next: SIPURI) {
+        guard let stored = Self.nextHopDestination(next), let destination = SIPDestination(storedForm: stored) else { return }
+        var request = incoming
+        self.removeOwnRoutes(&request)
+        request.headers.set(SIPHeaderName(.maxForwards), String(max(0, (essentials.maxForwards ?? 71) - 1)))
+        let hash = ProxyRules.loopHash(
+            requestURI: request.requestURIText, fromTag: essentials.from.tag, toTag: essentials.to.tag, callID: essentials.callID,
+            cseq: essentials.cseq.sequenceNumber)
+        let sentBy = self.configuration.sentBy[destination.transport] ?? "127.0.0.1"
+        request.headers.prepend(SIPHeaderName(.via), "SIP/2.0/\(destination.transport.viaToken) \(sentBy);branch=\(Via.magicCookie)\(hash).ack;rport")
+        self.sink.send(SIPSerializer.serialize(request), to: destination, completion: nil)
+    }
+
+    /// `transport:ip:port` for an IP-literal URI (RFC 3263 without DNS: transport parameter,
+    /// else UDP for sip and TLS for sips; default ports 5060 and 5061).
+    static func nextHopDestination(_ uri: SIPURI) -> String? {
+        let host = uri.hostKey
+        guard (try? SocketAddress(ipAddress: host, port: 0)) != nil else { return nil }
+        let transport = ((uri.parameter("transport") ?? nil)?.lowercased()).flatMap(SIPTransportKind.init(rawValue:))
+            ?? (uri.scheme == .sips ? .tls : .udp)
+        return "\(transport.rawValue):\(host):\(uri.port ?? transport.defaultPort)"
+    }
+
+    /// §16.4: Route entries at the top that name this proxy are consumed.
+    func removeOwnRoutes(_ request: inout SIPRequest) {
+        while let top = (try? request.routes())?.first, self.identity.isOwnAddress(top.uri) {
+            guard (try? request.headers.removeFirstValue(SIPHeaderName(.route))) != nil else { return }
+        }
     }
 
     /// Sends a downstream response upstream (§16.7 step 9): our Via removed, a 503 turned into

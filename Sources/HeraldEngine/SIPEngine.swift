@@ -18,7 +18,7 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
     // @unchecked: every mutable property is touched only on `loop` (checked with preconditions).
     public let loop: any EventLoop
     private(set) var configuration: EngineConfiguration
-    let identity: ServerIdentity
+    private(set) var identity: ServerIdentity
     let sink: any OutboundSink
     let store: any HeraldStore
     let logger: Logger
@@ -72,6 +72,8 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
     public func setSentBy(_ sentBy: [SIPTransportKind: String]) {
         self.loop.preconditionInEventLoop()
         self.configuration.sentBy = sentBy
+        let ports = sentBy.values.compactMap { value in value.split(separator: ":").last.flatMap { Int($0) } }
+        self.identity = ServerIdentity(domains: self.configuration.domains, addresses: self.configuration.listenAddresses, ports: ports)
     }
 
     public var activeTransactionCount: Int {
@@ -172,7 +174,7 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
             essentials.vias[0] = stamped
         }
         if request.method == .ack {
-            self.handleAck(essentials)
+            self.handleAck(request, essentials: essentials, packet: packet)
             return
         }
         let key = ServerTransactionKey(essentials: essentials, method: request.method)
@@ -241,10 +243,16 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
 
     // MARK: ACK and CANCEL
 
-    private func handleAck(_ essentials: RequestEssentials) {
+    private func handleAck(_ request: SIPRequest, essentials: RequestEssentials, packet: InboundPacket) {
         let key = ServerTransactionKey.inviteKey(for: essentials)
         guard let entry = self.transactions[key], case .invite(var machine) = entry.machine else {
-            // An ACK for a 2xx, or for nothing Herald answered: nothing to do here.
+            // An ACK for a 2xx travels end to end (§13.2.2.4): route it on if it is for someone
+            // else, statelessly (§16.11); otherwise it ends nothing here.
+            if case .forwardToNextHop(let next) = CoreRequestRules.disposition(
+                for: request, essentials: essentials, identity: self.identity, capabilities: self.configuration.capabilities)
+            {
+                self.forwardStatelessly(request, essentials: essentials, to: next)
+            }
             return
         }
         let actions = machine.ackReceived(now: self.instant).map(ServerTransactionAction.init)
@@ -286,6 +294,8 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
             self.authenticated(entry) { self.routeToUser(entry, uri: uri) }
         case .absorbAck:
             break
+        case .forwardToNextHop(let next):
+            self.forwardToNextHop(entry, next: next)
         }
     }
 

@@ -146,3 +146,39 @@ import Testing
         #expect(harness.sink.responses.last { (try? $0.cseq().method) == .invite && $0.statusCode >= 200 }?.statusCode == 487)
     }
 }
+
+/// Record-Route and loose routing of in-dialog requests (RFC 3261 §16.4, §16.6, §16.11).
+@Suite struct EngineRoutingTests {
+    let base = EngineProxyTests()
+
+    @Test func inviteIsRecordRoutedAndInDialogRequestsFollowTheRouteSet() async throws {
+        let harness = EngineHarness()
+        await self.base.register(harness, contact: "<sip:alice@192.0.2.21:5060>", from: EngineProxyTests.phone1, branch: "z9hG4bKr1", cseq: 1, callID: "r1")
+        await harness.send(EngineInviteProxyTests().invite())
+        let out = try #require(self.base.forwarded(harness, to: EngineProxyTests.phone1).first { $0.method == .invite })
+        #expect(out.headers["Record-Route"] == "<sip:127.0.0.1:5060;lr>")
+
+        // The caller's BYE, routed through Herald to the callee's contact.
+        let bye = request("BYE", "sip:alice@192.0.2.21:5060", branch: "z9hG4bKbye", cseq: 2, toTag: "callee", callID: "call-z9hG4bKi1",
+                          extra: ["Route: <sip:127.0.0.1:5060;lr>"])
+        await harness.send(bye)
+        let forwardedBye = try #require(self.base.forwarded(harness, to: EngineProxyTests.phone1).first { $0.method == .bye })
+        #expect(forwardedBye.headers["Route"] == nil)
+        #expect(forwardedBye.requestURIText == "sip:alice@192.0.2.21:5060")
+        #expect(try forwardedBye.vias().count == 2)
+        await self.base.answer(harness, forwardedBye, status: 200, from: EngineProxyTests.phone1)
+        #expect(harness.sink.responses.last { (try? $0.cseq().method) == .bye }?.statusCode == 200)
+
+        // The ACK for a 2xx goes on without a transaction.
+        let ack = request("ACK", "sip:alice@192.0.2.21:5060", branch: "z9hG4bKack", cseq: 1, toTag: "callee", callID: "call-z9hG4bKi1",
+                          extra: ["Route: <sip:127.0.0.1:5060;lr>"])
+        await harness.send(ack)
+        #expect(self.base.forwarded(harness, to: EngineProxyTests.phone1).contains { $0.method == .ack })
+    }
+
+    @Test func nextHopWithoutAnAddressIsNotResolved() async throws {
+        let harness = EngineHarness()
+        await harness.send(request("BYE", "sip:someone@elsewhere.example", branch: "z9hG4bKb1", toTag: "t", callID: "c9"))
+        #expect(harness.statuses.last == 404)
+    }
+}

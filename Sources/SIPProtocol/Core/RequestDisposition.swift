@@ -4,12 +4,22 @@ import SIPCore
 public struct ServerIdentity: Sendable {
     /// Lowercased domain names and IP literals (IPv6 without brackets).
     public let domains: Set<String>
-    /// Lowercased host literals of the listeners (`127.0.0.1`, `::1`), any port.
+    /// Lowercased host literals of the listeners (`127.0.0.1`, `::1`).
     public let addresses: Set<String>
+    /// The listeners' ports; empty means any port counts as ours.
+    public let ports: Set<Int>
 
-    public init(domains: [String], addresses: [String]) {
+    public init(domains: [String], addresses: [String], ports: [Int] = []) {
         self.domains = Set(domains.map { Self.normalize($0) })
         self.addresses = Set(addresses.map { Self.normalize($0) })
+        self.ports = Set(ports)
+    }
+
+    /// The URI names this server by address (RFC 3261 §16.4): one of its listener addresses and
+    /// ports. A UA's contact on the same machine but another port is not us.
+    public func isOwnAddress(_ uri: SIPURI) -> Bool {
+        guard self.addresses.contains(uri.hostKey) else { return false }
+        return self.ports.isEmpty || self.ports.contains(uri.port ?? (uri.scheme == .sips ? 5061 : 5060))
     }
 
     static func normalize(_ host: String) -> String {
@@ -20,8 +30,7 @@ public struct ServerIdentity: Sendable {
 
     /// A served domain, or one of the server's own addresses (RFC 3261 §16.4 "myself").
     public func isLocal(_ uri: SIPURI) -> Bool {
-        let host = uri.hostKey
-        return self.domains.contains(host) || self.addresses.contains(host)
+        self.domains.contains(uri.hostKey) || self.isOwnAddress(uri)
     }
 }
 
@@ -63,6 +72,9 @@ public enum RequestDisposition: Sendable, Equatable {
     case routeToUser(SIPURI)
     /// An ACK that matched no transaction: it ends nothing here (a 2xx ACK for a UA).
     case absorbAck
+    /// A request to route onward (§16.4-16.6): the next Route entry, or a UA's contact in the
+    /// Request-URI of an in-dialog request.
+    case forwardToNextHop(SIPURI)
 }
 
 /// The checks of RFC 3261 §8.2 (UAS) and §16.3 (proxy request validation) that decide how a
@@ -75,8 +87,15 @@ public enum CoreRequestRules {
         for request: SIPRequest, essentials: RequestEssentials, identity: ServerIdentity, capabilities: ServerCapabilities
     ) -> RequestDisposition {
         let method = request.method
-        if method == .ack { return .absorbAck }
         let uri = essentials.requestURI
+        // §16.4: Route entries naming this proxy are removed; what remains decides the next hop.
+        let routes = ((try? request.routes()) ?? []).drop { identity.isOwnAddress($0.uri) }
+        let inDialogElsewhere = essentials.to.tag != nil && uri.isSIP && !identity.isLocal(uri)
+        if let next = routes.first?.uri ?? (inDialogElsewhere ? uri : nil) {
+            if essentials.maxForwards == 0 { return method == .ack ? .absorbAck : .reject(status: 483) }
+            return .forwardToNextHop(next)
+        }
+        if method == .ack { return .absorbAck }
         // §8.2.2.1: a scheme the server does not understand.
         guard uri.isSIP else { return .reject(status: 416) }
         // §8.2.1: an unknown method gets 501 with Allow.
