@@ -178,7 +178,16 @@ import Testing
 
     @Test func nextHopWithoutAnAddressIsNotResolved() async throws {
         let harness = EngineHarness()
-        await harness.send(request("BYE", "sip:someone@elsewhere.example", branch: "z9hG4bKb1", toTag: "t", callID: "c9"))
+        await harness.send(request("BYE", "sip:someone@elsewhere.example", branch: "z9hG4bKb1", toTag: "t", callID: "c9",
+                                   extra: ["Route: <sip:127.0.0.1:5060;lr>"]))
         #expect(harness.statuses.last == 404)
+    }
+
+    @Test func foreignRouteWithoutOursIsNotRelayed() async throws {
+        let harness = EngineHarness()
+        await harness.send(request("BYE", "sip:someone@192.0.2.50", branch: "z9hG4bKb1", toTag: "t", callID: "c9",
+                                   extra: ["Route: <sip:192.0.2.99;lr>"]))
+        #expect(harness.statuses.last == 403)
+        #expect(harness.sink.sent.allSatisfy { $0.destination.address.ipAddress != "192.0.2.99" && $0.destination.address.ipAddress != "192.0.2.50" })
     }
 }

@@ -88,10 +88,15 @@ public enum CoreRequestRules {
     ) -> RequestDisposition {
         let method = request.method
         let uri = essentials.requestURI
-        // §16.4: Route entries naming this proxy are removed; what remains decides the next hop.
-        let routes = ((try? request.routes()) ?? []).drop { identity.isOwnAddress($0.uri) }
-        let inDialogElsewhere = essentials.to.tag != nil && uri.isSIP && !identity.isLocal(uri)
-        if let next = routes.first?.uri ?? (inDialogElsewhere ? uri : nil) {
+        // §16.4: Route entries naming this proxy are removed. A request in a dialog that Herald
+        // record-routed goes on to the next Route entry, or to the peer's contact. Only requests
+        // that name Herald in their Route set are routed so: anything else is judged by its
+        // Request-URI, so that a foreign Route header cannot make Herald an open relay.
+        let routes = (try? request.routes()) ?? []
+        let ownRoutes = routes.prefix { identity.isOwnAddress($0.uri) }.count
+        if essentials.to.tag != nil, ownRoutes > 0,
+            let next = routes.dropFirst(ownRoutes).first?.uri ?? (uri.isSIP && !identity.isLocal(uri) ? uri : nil)
+        {
             if essentials.maxForwards == 0 { return method == .ack ? .absorbAck : .reject(status: 483) }
             return .forwardToNextHop(next)
         }
