@@ -4,6 +4,7 @@
     python3 pjsip_agent.py mwi --port SIP_UDP_PORT --http-port PORT --log FILE
     python3 pjsip_agent.py register --user alice --expect-reg 403 --port ... --log FILE
     python3 pjsip_agent.py message --wait-file PATH --port ... --log FILE
+    python3 pjsip_agent.py call --port ... --log FILE
 
 With `--password PW` every account carries digest credentials for realm example.com
 (username: the account's user, or `--auth-user NAME`), for servers run with `--auth digest`;
@@ -12,6 +13,9 @@ With `--password PW` every account carries digest credentials for realm example.
 `message`: alice and bob register; alice sends bob a MESSAGE, then bob sends alice one (each
 received with its body and From, each reported 200 to its sender); then it prints `READY` and
 keeps handling events (bob's stack answers OPTIONS itself) until `--wait-file` exists.
+`call`: alice and bob register; bob's account auto-answers (180, then 200); alice calls
+sip:bob@example.com through the proxy, both calls reach CONFIRMED, alice hangs up and both
+reach DISCONNECTED (null audio device, no sound card needed).
 
 Prints one line per step (`STEP name`) and `RESULT ok` or `RESULT fail: why`; exits 0 only
 on success. The library runs without threads (threadCnt 0, mainThreadOnly) and is driven by
@@ -43,6 +47,20 @@ class Acc(pj.Account):
         self.mwi: list[str] = []
         self.ims: list[tuple[str, str, str]] = []        # (from, content type, body)
         self.im_status: list[tuple[int, str]] = []       # (code, reason)
+        self.auto_answer = False
+        self.incoming: list[CallObj] = []                # kept referenced (SWIG directors)
+
+    def onIncomingCall(self, prm):
+        call = CallObj(self, prm.callId)
+        self.incoming.append(call)
+        if not self.auto_answer:
+            return
+        op = pj.CallOpParam()
+        op.statusCode = 180
+        call.answer(op)
+        op = pj.CallOpParam()
+        op.statusCode = 200
+        call.answer(op)
 
     def onInstantMessage(self, prm):
         self.ims.append((prm.fromUri, prm.contentType, prm.msgBody))
@@ -55,6 +73,25 @@ class Acc(pj.Account):
 
     def onMwiInfo(self, prm):
         self.mwi.append(prm.rdata.wholeMsg)
+
+
+class CallObj(pj.Call):
+    """Records its invite-session states; getInfo() is only called inside onCallState
+    (after DISCONNECTED the call id is released)."""
+
+    def __init__(self, acc, call_id: int = pj.PJSUA_INVALID_ID):
+        super().__init__(acc, call_id)
+        self.states: list[int] = []
+        self.last_status = 0
+
+    def onCallState(self, prm):
+        info = self.getInfo()
+        self.states.append(info.state)
+        self.last_status = info.lastStatusCode
+
+    @property
+    def state(self) -> int:
+        return self.states[-1] if self.states else pj.PJSIP_INV_STATE_NULL
 
 
 class Bud(pj.Buddy):
@@ -86,6 +123,7 @@ class Agent:
         self.ep.libInit(cfg)
         self.accounts: list[Acc] = []
         self.buddies: list[Bud] = []
+        self.calls: list[CallObj] = []
         self.ep.libStart()
         self.ep.audDevManager().setNullDev()
 
@@ -136,6 +174,24 @@ class Agent:
         return b
 
     def shutdown(self) -> None:
+        calls = self.calls + [c for a in self.accounts for c in a.incoming]
+        live = False
+        for c in calls:
+            if c.states and c.state != pj.PJSIP_INV_STATE_DISCONNECTED:
+                live = True
+                try:
+                    c.hangup(pj.CallOpParam(True))
+                except pj.Error:
+                    pass
+        if live:
+            end = time.monotonic() + 1.0
+            while time.monotonic() < end and any(
+                    c.states and c.state != pj.PJSIP_INV_STATE_DISCONNECTED for c in calls):
+                self.ep.libHandleEvents(20)
+        del calls
+        self.calls.clear()
+        for a in self.accounts:
+            a.incoming.clear()
         for b in self.buddies:
             try:
                 b.subscribePresence(False)
@@ -249,9 +305,38 @@ def message(agent: Agent, wait_file: str | None) -> None:
         agent.pump(lambda: os.path.exists(wait_file), 30, "wait file appeared")
 
 
+def call(agent: Agent) -> None:
+    alice = agent.account("alice")
+    bob = agent.account("bob")
+    bob.auto_answer = True
+    out = CallObj(alice)
+    agent.calls.append(out)
+    out.makeCall("sip:bob@example.com", pj.CallOpParam(True))
+    confirmed = pj.PJSIP_INV_STATE_CONFIRMED
+    disconnected = pj.PJSIP_INV_STATE_DISCONNECTED
+    agent.pump(lambda: bool(bob.incoming) or out.state == disconnected, 10,
+               "bob's account gets the INVITE (or alice's call ends)")
+    if not bob.incoming:
+        raise Failed(f"alice's call ended ({out.last_status}) before reaching bob")
+    inc = bob.incoming[0]
+    agent.pump(lambda: (out.state == confirmed and inc.state == confirmed)
+               or disconnected in (out.state, inc.state), 10,
+               "both calls CONFIRMED (or one ended)")
+    if out.state != confirmed or inc.state != confirmed:
+        raise Failed(f"call not confirmed: alice states {out.states} (last status "
+                     f"{out.last_status}), bob states {inc.states} (last status "
+                     f"{inc.last_status})")
+    print(f"CALL confirmed alice={out.states} bob={inc.states}", flush=True)
+    out.hangup(pj.CallOpParam(True))
+    agent.pump(lambda: out.state == disconnected and inc.state == disconnected, 10,
+               "both calls DISCONNECTED after alice hangs up")
+    print(f"CALL disconnected alice_status={out.last_status} bob_status={inc.last_status}",
+          flush=True)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("scenario", choices=["presence", "mwi", "register", "message"])
+    ap.add_argument("scenario", choices=["presence", "mwi", "register", "message", "call"])
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--http-port", type=int)
     ap.add_argument("--log", required=True)
@@ -274,6 +359,8 @@ def main() -> int:
             register(agent, args.user, args.expect_reg)
         elif args.scenario == "message":
             message(agent, args.wait_file)
+        elif args.scenario == "call":
+            call(agent)
         else:
             mwi(agent, args.http_port)
         print("RESULT ok", flush=True)

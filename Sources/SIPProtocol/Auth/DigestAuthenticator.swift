@@ -76,17 +76,17 @@ public struct DigestAuthenticator: Sendable {
             // Unknown user: the same answer as a wrong password (no user enumeration).
             return (.challenge(stale: false), nil)
         }
-        let ha2 = Self.hash("\(method):\(uri)", algorithm)
         let expected: String
         var nonceCount: UInt32?
         if let qop = credentials["qop"] {
             guard qop.lowercased() == "auth", let cnonce = credentials["cnonce"], let ncText = credentials["nc"],
                 let nc = UInt32(ncText, radix: 16)
             else { return (.badRequest("Bad Request: unsupported qop or missing cnonce/nc"), nil) }
-            expected = Self.hash("\(secret):\(nonce):\(ncText):\(cnonce):\(qop):\(ha2)", algorithm)
+            expected = Self.response(
+                ha1: secret, nonce: nonce, qop: (nc: ncText, cnonce: cnonce), method: method, uri: uri, algorithm: algorithm)
             nonceCount = nc
         } else {
-            expected = Self.hash("\(secret):\(nonce):\(ha2)", algorithm)
+            expected = Self.response(ha1: secret, nonce: nonce, qop: nil, method: method, uri: uri, algorithm: algorithm)
         }
         guard Self.constantTimeEqual(expected, response.lowercased()) else { return (.challenge(stale: false), nil) }
         guard fresh else { return (.challenge(stale: true), nil) }
@@ -95,6 +95,16 @@ public struct DigestAuthenticator: Sendable {
             return (.challenge(stale: true), nil)
         }
         return (.authenticated(username: username), nonceCount)
+    }
+
+    /// The request-digest (RFC 7616 §3.4.1): with qop=auth
+    /// `H(HA1:nonce:nc:cnonce:auth:H(method:uri))`, without qop (RFC 2069) `H(HA1:nonce:H(method:uri))`.
+    public static func response(
+        ha1: String, nonce: String, qop: (nc: String, cnonce: String)?, method: String, uri: String, algorithm: Algorithm
+    ) -> String {
+        let ha2 = Self.hash("\(method):\(uri)", algorithm)
+        guard let qop else { return Self.hash("\(ha1):\(nonce):\(ha2)", algorithm) }
+        return Self.hash("\(ha1):\(nonce):\(qop.nc):\(qop.cnonce):auth:\(ha2)", algorithm)
     }
 
     public static func hash(_ text: String, _ algorithm: Algorithm) -> String {

@@ -78,6 +78,18 @@ import Testing
         #expect(response == "6629fae49393a05397450978507c4ef1")
     }
 
+    /// RFC 7616 §3.9.1: the published responses for SHA-256 and MD5.
+    @Test func rfc7616ExampleResponses() {
+        let nonce = "7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v"
+        let qop = (nc: "00000001", cnonce: "f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ")
+        let sha = DigestHA1.sha256(username: "Mufasa", realm: "http-auth@example.org", password: "Circle of Life")
+        #expect(DigestAuthenticator.response(ha1: sha, nonce: nonce, qop: qop, method: "GET", uri: "/dir/index.html", algorithm: .sha256)
+            == "753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1")
+        let md5 = DigestHA1.md5(username: "Mufasa", realm: "http-auth@example.org", password: "Circle of Life")
+        #expect(DigestAuthenticator.response(ha1: md5, nonce: nonce, qop: qop, method: "GET", uri: "/dir/index.html", algorithm: .md5)
+            == "8ca523f5e9506fed4657c9700eebdbec")
+    }
+
     @Test func authParametersParseQuotedAndTokenValues() throws {
         let parsed = try DigestAuthParameters(parsing: "Digest username=\"a\\\"b\", realm=\"r, with comma\",nc=00000001 , qop=auth")
         #expect(parsed.scheme == "Digest")
