@@ -188,6 +188,13 @@ class Agent:
             while time.monotonic() < end and any(
                     c.states and c.state != pj.PJSIP_INV_STATE_DISCONNECTED for c in calls):
                 self.ep.libHandleEvents(20)
+        for c in calls:
+            # Delete each C++ Call now, while the library is up: a Call created inside
+            # onIncomingCall keeps an extra (SWIG) reference, so Python would only delete it
+            # at exit, after libDestroy, where ~Call asserts (pjsua 2.15.1).
+            if c.thisown:
+                c.thisown = False
+                pj._pjsua2.delete_Call(c)
         del calls
         self.calls.clear()
         for a in self.accounts:
