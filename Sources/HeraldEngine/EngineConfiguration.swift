@@ -21,13 +21,17 @@ public struct EngineConfiguration: Sendable {
     public var defaultPolicy: DefaultAuthorizationPolicy
     /// `host:port` Herald puts in Via and Contact for each transport (the listener's address).
     public var sentBy: [SIPTransportKind: String]
+    /// IP addresses of trusted network elements (an S-CSCF, an application server): their
+    /// requests are not challenged and they may subscribe to any user's `reg` state (RFC 3680 §6).
+    public var trustedHosts: Set<String>
 
     public init(
         domains: [String], listenAddresses: [String], authMode: AuthMode = .digest,
         timers: TransactionTimerSettings = TransactionTimerSettings(), registrar: ExpiryPolicy = ExpiryPolicy(),
         limits: SIPParserLimits = SIPParserLimits(), serverName: String = "Herald",
-        defaultPolicy: DefaultAuthorizationPolicy = .confirm, sentBy: [SIPTransportKind: String] = [:]
+        defaultPolicy: DefaultAuthorizationPolicy = .confirm, sentBy: [SIPTransportKind: String] = [:], trustedHosts: [String] = []
     ) {
+        self.trustedHosts = Set(trustedHosts.map { $0.lowercased() })
         self.defaultPolicy = defaultPolicy
         self.sentBy = sentBy
         self.domains = domains

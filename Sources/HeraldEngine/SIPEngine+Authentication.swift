@@ -23,7 +23,7 @@ extension SIPEngine {
     /// authenticated; requests from other domains go on unauthenticated. The authenticated user
     /// must be the identity the request claims (To for REGISTER, From otherwise), else 403.
     func authenticated(_ entry: ServerTransactionEntry, proceed: @escaping @Sendable () -> Void) {
-        guard self.configuration.authMode == .digest else {
+        guard self.configuration.authMode == .digest, !self.isTrusted(entry) else {
             proceed()
             return
         }
@@ -79,6 +79,12 @@ extension SIPEngine {
                 self.respond(entry, status: 400, reason: reason)
             }
         }
+    }
+
+    /// The request came from a configured trusted host.
+    func isTrusted(_ entry: ServerTransactionEntry) -> Bool {
+        guard let source = entry.destination.address.ipAddress else { return false }
+        return self.configuration.trustedHosts.contains(source.lowercased())
     }
 
     private func challenge(_ entry: ServerTransactionEntry, realm: String, stale: Bool, failed: Bool) {

@@ -30,11 +30,12 @@ extension SIPEngine {
         let resource = uri.addressOfRecord
         let watcher = entry.essentials.from.uri.addressOfRecord
         let isOwner = watcher == resource
-        if package.ownerOnly, !isOwner {
+        let trustedForReg = package.kind == .registration && self.isTrusted(entry)
+        if package.ownerOnly, !isOwner, !trustedForReg {
             self.respond(entry, status: 403, reason: "Forbidden: only \(resource) may subscribe to \(package.name)")
             return
         }
-        let authorization: SubscriptionAuthorization = isOwner ? .allow : self.configuration.defaultPolicy.authorization
+        let authorization: SubscriptionAuthorization = isOwner || trustedForReg ? .allow : self.configuration.defaultPolicy.authorization
         if authorization == .reject {
             // RFC 3856 §6.6: a blocked watcher is refused.
             self.respond(entry, status: 403, reason: "Forbidden: subscription to \(resource) is not allowed")

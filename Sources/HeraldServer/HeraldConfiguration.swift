@@ -23,6 +23,7 @@ public struct HeraldConfiguration: Sendable {
     public var maxHeaders = 128
     public var tcpIdleTimeoutSeconds = 300
     public var defaultPolicy: DefaultAuthorizationPolicy = .confirm
+    public var trustedHosts: [String] = []
 
     public init() {}
 
@@ -40,6 +41,7 @@ public struct HeraldConfiguration: Sendable {
         var max_headers: Int?
         var tcp_idle_timeout: Int?
         var default_policy: String?
+        var trusted_hosts: [String]?
     }
 
     /// Applies a YAML config file over the current values.
@@ -68,6 +70,20 @@ public struct HeraldConfiguration: Sendable {
         if let headers = file.max_headers { try self.setMaxHeaders(headers) }
         if let timeout = file.tcp_idle_timeout { try self.setIdleTimeout(timeout) }
         if let policy = file.default_policy { try self.setDefaultPolicy(policy) }
+        if let hosts = file.trusted_hosts { try self.setTrustedHosts(hosts) }
+    }
+
+    public mutating func setTrustedHosts(_ hosts: [String]) throws(ConfigurationError) {
+        for host in hosts where !Self.isIPAddress(host) {
+            throw .invalidValue("trusted-host", "'\(host)': expected an IP address")
+        }
+        self.trustedHosts = hosts
+    }
+
+    static func isIPAddress(_ text: String) -> Bool {
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        return inet_pton(AF_INET, text, &v4) == 1 || inet_pton(AF_INET6, text, &v6) == 1
     }
 
     public mutating func setDefaultPolicy(_ value: String) throws(ConfigurationError) {

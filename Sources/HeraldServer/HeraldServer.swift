@@ -30,7 +30,8 @@ public final class HeraldServer: Service, Sendable {
             configuration: EngineConfiguration(
                 domains: configuration.domains, listenAddresses: configuration.listeners.map(\.host), authMode: configuration.authMode,
                 limits: SIPParserLimits(maxMessageSize: configuration.maxMessageSize, maxHeaderCount: configuration.maxHeaders),
-                serverName: "Herald/\(HeraldVersion.current)", defaultPolicy: configuration.defaultPolicy),
+                serverName: "Herald/\(HeraldVersion.current)", defaultPolicy: configuration.defaultPolicy,
+                trustedHosts: configuration.trustedHosts),
             loop: engineLoop, sink: sink, store: store, logger: logger)
         let transports = try SIPTransportManager(
             configuration: SIPTransportConfiguration(

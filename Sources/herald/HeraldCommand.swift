@@ -73,6 +73,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("default-policy"), help: "Watchers of presentities without rules: allow, confirm (default) or block.")
     var defaultPolicy: String?
 
+    @Option(name: .customLong("trusted-host"), help: "IP address of a trusted element: not challenged, may watch any reg state (repeatable).")
+    var trustedHosts: [String] = []
+
     func resolvedConfiguration() throws -> HeraldConfiguration {
         var configuration = try self.store.configuration()
         if !self.domains.isEmpty { try configuration.setDomains(self.domains) }
@@ -86,6 +89,7 @@ struct Serve: AsyncParsableCommand {
         if let headers = self.maxHeaders { try configuration.setMaxHeaders(headers) }
         if let timeout = self.tcpIdleTimeout { try configuration.setIdleTimeout(timeout) }
         if let policy = self.defaultPolicy { try configuration.setDefaultPolicy(policy) }
+        if !self.trustedHosts.isEmpty { try configuration.setTrustedHosts(self.trustedHosts) }
         return configuration
     }
 

@@ -15,14 +15,17 @@ struct EngineHarness {
     let engine: SIPEngine
     static let client = try! SocketAddress(ipAddress: "192.0.2.10", port: 5060)
 
-    init(authMode: AuthMode = .none, defaultPolicy: DefaultAuthorizationPolicy = .allow, store: InMemoryHeraldStore = InMemoryHeraldStore()) {
+    init(
+        authMode: AuthMode = .none, defaultPolicy: DefaultAuthorizationPolicy = .allow, store: InMemoryHeraldStore = InMemoryHeraldStore(),
+        trustedHosts: [String] = []
+    ) {
         self.store = store
         // The engine reads the loop's virtual clock, so timers fire exactly when due.
         let loop = self.loop
         self.engine = SIPEngine(
             configuration: EngineConfiguration(
                 domains: ["example.com"], listenAddresses: ["127.0.0.1"], authMode: authMode, defaultPolicy: defaultPolicy,
-                sentBy: [.udp: "127.0.0.1:5060"]),
+                sentBy: [.udp: "127.0.0.1:5060"], trustedHosts: trustedHosts),
             loop: self.loop, sink: self.sink, store: self.store, logger: Logger(label: "test"),
             now: { loop.now }, wallClock: { 1_000_000 + Int64(loop.now.uptimeNanoseconds / 1_000_000_000) })
     }

@@ -59,3 +59,16 @@ import Testing
         #expect(harness.statuses == [403])
     }
 }
+
+@Suite struct TrustedHostTests {
+    @Test func trustedHostWatchesAnyRegStateWithoutChallenge() async throws {
+        let harness = EngineHarness(authMode: .digest, trustedHosts: ["192.0.2.10"])
+        await harness.send(subscribeRequest(from: "scscf", event: "reg", branch: "z9hG4bKs1", callID: "reg-sub"))
+        #expect(harness.statuses == [200])
+        #expect(harness.requests.last?.headers["Content-Type"] == "application/reginfo+xml")
+        // Anyone else is challenged, and then only the owner may watch.
+        await harness.send(subscribeRequest(from: "bob", event: "reg", branch: "z9hG4bKs2", callID: "reg-sub-2"),
+                           from: try SocketAddress(ipAddress: "192.0.2.99", port: 5060))
+        #expect(harness.statuses.last == 407)
+    }
+}
