@@ -32,46 +32,13 @@ extension SIPEngine {
     /// failures; provisional responses and every 2xx go upstream as they come (§16.7 steps 5, 10),
     /// pending branches are cancelled after a 2xx or 6xx, and the best final response ends it.
     func proxyInvite(_ entry: ServerTransactionEntry, bindings: [BindingRecord]) {
-        let essentials = entry.essentials
-        let loopHash = ProxyRules.loopHash(
-            requestURI: entry.request.requestURIText, fromTag: essentials.from.tag, toTag: essentials.to.tag, callID: essentials.callID,
-            cseq: essentials.cseq.sequenceNumber)
-        if ProxyRules.isLoop(vias: essentials.vias, ownSentBy: Set(self.configuration.sentBy.values.map { $0.lowercased() }), loopHash: loopHash) {
-            self.respond(entry, status: 482)
-            return
-        }
-        let context = ProxyContext(entry: entry, groups: ProxyRules.forkingGroups(bindings) { $0.qValue }, loopHash: loopHash)
+        guard let context = self.proxyContext(entry, bindings: bindings) else { return }
         self.proxiedInvites[entry.key] = context
-        self.forwardNextInviteGroup(context)
+        self.forwardNextGroup(context)
     }
 
-    private func forwardNextInviteGroup(_ context: ProxyContext) {
-        while context.groupIndex < context.groups.count, !context.cancelled {
-            let group = context.groups[context.groupIndex]
-            context.groupIndex += 1
-            for binding in group { self.forwardInvite(context, to: binding) }
-            if context.outstanding > 0 { return }
-        }
-        self.finishInvite(context)
-    }
-
-    private func forwardInvite(_ context: ProxyContext, to binding: BindingRecord) {
-        guard let destination = binding.receivedFrom.flatMap(SIPDestination.init(storedForm:)),
-            let target = try? SIPURI(parsing: binding.contactURI)
-        else { return }
-        var request = context.entry.request
-        self.removeOwnRoutes(&request)
-        request.setRequestURI(target)
-        request.headers.set(SIPHeaderName(.maxForwards), String(max(0, (context.entry.essentials.maxForwards ?? 71) - 1)))
-        for route in binding.path.reversed() { request.headers.prepend(SIPHeaderName(.route), route) }
-        let branch = Via.magicCookie + context.loopHash + "." + Self.makeTag()
-        let sentBy = self.configuration.sentBy[destination.transport] ?? "127.0.0.1"
-        request.headers.prepend(SIPHeaderName(.via), "SIP/2.0/\(destination.transport.viaToken) \(sentBy);branch=\(branch);rport")
-        if context.entry.essentials.to.tag == nil {
-            // §16.6 step 4: stay on the path of the dialog this INVITE creates.
-            let transport = destination.transport == .udp ? "" : ";transport=\(destination.transport.rawValue)"
-            request.headers.prepend(SIPHeaderName(.recordRoute), "<sip:\(sentBy)\(transport);lr>")
-        }
+    func forwardInvite(_ context: ProxyContext, to binding: BindingRecord) {
+        guard let (request, branch, destination) = self.forwardedRequest(context, to: binding) else { return }
         context.outstanding += 1
         let machine = ClientInviteTransaction(reliableTransport: destination.transport.isReliable, settings: self.configuration.timers)
         let client = ClientInviteEntry(branch: branch, machine: machine, request: request, destination: destination) { [weak self] response in
@@ -123,21 +90,10 @@ extension SIPEngine {
     private func inviteBranchesSettled(_ context: ProxyContext) {
         guard context.outstanding == 0, !context.answered else { return }
         if context.cancelled || context.finals.contains(where: { $0.statusCode >= 600 }) {
-            self.finishInvite(context)
+            self.finishProxying(context)
         } else {
-            self.forwardNextInviteGroup(context)
+            self.forwardNextGroup(context)
         }
-    }
-
-    private func finishInvite(_ context: ProxyContext) {
-        self.proxiedInvites[context.entry.key] = nil
-        guard !context.answered else { return }
-        context.answered = true
-        guard let best = ProxyRules.bestResponseIndex(context.finals.map(\.statusCode)) else {
-            self.respond(context.entry, status: context.cancelled ? 487 : (context.groups.isEmpty ? 480 : 408))
-            return
-        }
-        self.forwardResponse(context.finals[best], to: context.entry)
     }
 
     /// §16.10: a CANCEL for a proxied INVITE is answered here and sent down every pending branch;

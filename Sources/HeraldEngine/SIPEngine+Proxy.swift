@@ -26,46 +26,65 @@ final class ProxyContext: @unchecked Sendable {
 
 extension SIPEngine {
     /// Forwards a non-INVITE request to the registered contacts of its target (§16.6), and the
-    /// best final response back (§16.7). INVITE forwarding (Timer C, CANCEL, forking of
-    /// provisional responses) comes with the rest of the proxy.
+    /// best final response back (§16.7).
     func proxyNonInvite(_ entry: ServerTransactionEntry, bindings: [BindingRecord]) {
+        guard let context = self.proxyContext(entry, bindings: bindings) else { return }
+        self.forwardNextGroup(context)
+    }
+
+    /// The context for proxying `entry`, or nil after answering 482 to a request that has
+    /// already passed through Herald with the same loop hash (§16.3 step 4).
+    func proxyContext(_ entry: ServerTransactionEntry, bindings: [BindingRecord]) -> ProxyContext? {
         let essentials = entry.essentials
         let loopHash = ProxyRules.loopHash(
             requestURI: entry.request.requestURIText, fromTag: essentials.from.tag, toTag: essentials.to.tag, callID: essentials.callID,
             cseq: essentials.cseq.sequenceNumber)
         if ProxyRules.isLoop(vias: essentials.vias, ownSentBy: Set(self.configuration.sentBy.values.map { $0.lowercased() }), loopHash: loopHash) {
             self.respond(entry, status: 482)
-            return
+            return nil
         }
-        let groups = ProxyRules.forkingGroups(bindings) { $0.qValue }
-        let context = ProxyContext(entry: entry, groups: groups, loopHash: loopHash)
-        self.forwardNextGroup(context)
+        return ProxyContext(entry: entry, groups: ProxyRules.forkingGroups(bindings) { $0.qValue }, loopHash: loopHash)
     }
 
-    private func forwardNextGroup(_ context: ProxyContext) {
-        while context.groupIndex < context.groups.count {
+    /// Starts the next q-group of branches (§16.6), or ends the request when none is left.
+    func forwardNextGroup(_ context: ProxyContext) {
+        let isInvite = context.entry.request.method == .invite
+        while context.groupIndex < context.groups.count, !context.cancelled {
             let group = context.groups[context.groupIndex]
             context.groupIndex += 1
-            for binding in group { self.forward(context, to: binding) }
+            for binding in group {
+                if isInvite { self.forwardInvite(context, to: binding) } else { self.forward(context, to: binding) }
+            }
             if context.outstanding > 0 { return }
         }
         self.finishProxying(context)
     }
 
-    private func forward(_ context: ProxyContext, to binding: BindingRecord) {
+    /// The request as it goes to one target (§16.6): Request-URI set to the contact, our own
+    /// Route entries consumed, one hop fewer, Path as Route (RFC 3327 §5.3), our Via with a
+    /// loop-detecting branch, and Record-Route on a dialog-creating INVITE (§16.6 step 4).
+    func forwardedRequest(_ context: ProxyContext, to binding: BindingRecord) -> (SIPRequest, branch: String, SIPDestination)? {
         guard let destination = binding.receivedFrom.flatMap(SIPDestination.init(storedForm:)),
             let target = try? SIPURI(parsing: binding.contactURI)
-        else { return }
+        else { return nil }
         var request = context.entry.request
         self.removeOwnRoutes(&request)
         request.setRequestURI(target)
         // §16.6 step 3: one hop fewer (70 when the request had none, RFC 2543 elements).
         request.headers.set(SIPHeaderName(.maxForwards), String(max(0, (context.entry.essentials.maxForwards ?? 71) - 1)))
-        // RFC 3327 §5.3: a registered Path becomes the Route set toward the contact.
         for route in binding.path.reversed() { request.headers.prepend(SIPHeaderName(.route), route) }
         let branch = Via.magicCookie + context.loopHash + "." + Self.makeTag()
         let sentBy = self.configuration.sentBy[destination.transport] ?? "127.0.0.1"
         request.headers.prepend(SIPHeaderName(.via), "SIP/2.0/\(destination.transport.viaToken) \(sentBy);branch=\(branch);rport")
+        if request.method == .invite, context.entry.essentials.to.tag == nil {
+            let transport = destination.transport == .udp ? "" : ";transport=\(destination.transport.rawValue)"
+            request.headers.prepend(SIPHeaderName(.recordRoute), "<sip:\(sentBy)\(transport);lr>")
+        }
+        return (request, branch, destination)
+    }
+
+    private func forward(_ context: ProxyContext, to binding: BindingRecord) {
+        guard let (request, branch, destination) = self.forwardedRequest(context, to: binding) else { return }
         context.outstanding += 1
         self.sendRequest(request, branch: branch, to: destination) { [weak self] response in
             self?.branchCompleted(context, response: response)
@@ -90,12 +109,14 @@ extension SIPEngine {
         }
     }
 
-    private func finishProxying(_ context: ProxyContext) {
+    /// Sends the best final response once every branch has answered (§16.7 step 6).
+    func finishProxying(_ context: ProxyContext) {
+        self.proxiedInvites[context.entry.key] = nil
         guard !context.answered else { return }
         context.answered = true
         guard let best = ProxyRules.bestResponseIndex(context.finals.map(\.statusCode)) else {
-            // No branch could be reached or answered (§16.7 step 6: 408 when all timed out).
-            self.respond(context.entry, status: context.groups.isEmpty ? 480 : 408)
+            // No branch could be reached or answered: 487 after a CANCEL, else 480 or 408.
+            self.respond(context.entry, status: context.cancelled ? 487 : (context.groups.isEmpty ? 480 : 408))
             return
         }
         self.forwardResponse(context.finals[best], to: context.entry)
