@@ -8,6 +8,10 @@ public protocol UserStore: Sendable {
     func removeUser(username: String, domain: String) async throws -> Bool
     func user(username: String, domain: String) async throws -> UserRecord?
     func allUsers() async throws -> [UserRecord]
+    /// The user's call-forwarding rules; nil when none are set.
+    func forwardingRules(username: String, domain: String) async throws -> ForwardingRules?
+    /// Sets (or, with nil or empty rules, clears) the user's call-forwarding rules.
+    func setForwardingRules(_ rules: ForwardingRules?, username: String, domain: String) async throws
 }
 
 /// Registrar bindings (RFC 3261 §10.3). A change to one address-of-record is applied as one

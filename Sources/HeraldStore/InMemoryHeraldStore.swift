@@ -3,6 +3,7 @@
 public actor InMemoryHeraldStore: HeraldStore {
     private var users: [String: UserRecord] = [:]
     private var bindingsByAOR: [String: [BindingRecord]] = [:]
+    private var forwarding: [String: ForwardingRules] = [:]
 
     public init() {}
 
@@ -19,11 +20,20 @@ public actor InMemoryHeraldStore: HeraldStore {
     }
 
     public func removeUser(username: String, domain: String) -> Bool {
-        self.users.removeValue(forKey: Self.key(username, domain)) != nil
+        self.forwarding[Self.key(username, domain)] = nil
+        return self.users.removeValue(forKey: Self.key(username, domain)) != nil
     }
 
     public func user(username: String, domain: String) -> UserRecord? {
         self.users[Self.key(username, domain)]
+    }
+
+    public func forwardingRules(username: String, domain: String) -> ForwardingRules? {
+        self.forwarding[Self.key(username, domain)]
+    }
+
+    public func setForwardingRules(_ rules: ForwardingRules?, username: String, domain: String) {
+        self.forwarding[Self.key(username, domain)] = rules?.isEmpty == false ? rules : nil
     }
 
     public func allUsers() -> [UserRecord] {

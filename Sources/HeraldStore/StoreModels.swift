@@ -63,3 +63,29 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 }
+
+/// A user's call-forwarding settings (seed 004's four divert options). Each target is a SIP
+/// URI; nil means the condition does not divert.
+public struct ForwardingRules: Sendable, Equatable, Codable {
+    /// Every call goes to this target; the user's contacts are not tried.
+    public var unconditional: String?
+    /// When every contact answered busy (486/600).
+    public var busy: String?
+    /// When no contact answered within `noAnswerSeconds`.
+    public var noAnswer: String?
+    public var noAnswerSeconds: Int
+    /// When the user has no reachable contact (none registered, or none responded).
+    public var unreachable: String?
+
+    public static let defaultNoAnswerSeconds = 20
+
+    public init(unconditional: String? = nil, busy: String? = nil, noAnswer: String? = nil, noAnswerSeconds: Int = Self.defaultNoAnswerSeconds, unreachable: String? = nil) {
+        self.unconditional = unconditional
+        self.busy = busy
+        self.noAnswer = noAnswer
+        self.noAnswerSeconds = noAnswerSeconds
+        self.unreachable = unreachable
+    }
+
+    public var isEmpty: Bool { self.unconditional == nil && self.busy == nil && self.noAnswer == nil && self.unreachable == nil }
+}

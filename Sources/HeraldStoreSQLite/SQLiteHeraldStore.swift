@@ -112,6 +112,8 @@ public actor SQLiteHeraldStore: HeraldStore {
                 "SELECT 1 FROM users WHERE username = ? AND domain = ?", [.text(username), .text(domain.lowercased())])
             _ = try await self.connection.query(
                 "DELETE FROM users WHERE username = ? AND domain = ?", [.text(username), .text(domain.lowercased())])
+            _ = try await self.connection.query(
+                "DELETE FROM forwarding_rules WHERE username = ? AND domain = ?", [.text(username), .text(domain.lowercased())])
             return !existing.isEmpty
         }
     }
@@ -127,6 +129,37 @@ public actor SQLiteHeraldStore: HeraldStore {
     public func allUsers() async throws -> [UserRecord] {
         try await self.read {
             try await self.connection.query("SELECT * FROM users ORDER BY domain, username").map(Self.decodeUser)
+        }
+    }
+
+    public func forwardingRules(username: String, domain: String) async throws -> ForwardingRules? {
+        try await self.read {
+            try await self.connection.query(
+                "SELECT * FROM forwarding_rules WHERE username = ? AND domain = ?", [.text(username), .text(domain.lowercased())]
+            ).first.map { row in
+                ForwardingRules(
+                    unconditional: row.column("unconditional")?.string, busy: row.column("busy")?.string,
+                    noAnswer: row.column("no_answer")?.string,
+                    noAnswerSeconds: row.column("no_answer_seconds")?.integer ?? ForwardingRules.defaultNoAnswerSeconds,
+                    unreachable: row.column("unreachable")?.string)
+            }
+        }
+    }
+
+    public func setForwardingRules(_ rules: ForwardingRules?, username: String, domain: String) async throws {
+        let key: [SQLiteData] = [.text(username), .text(domain.lowercased())]
+        try await self.transaction {
+            guard let rules, !rules.isEmpty else {
+                _ = try await self.connection.query("DELETE FROM forwarding_rules WHERE username = ? AND domain = ?", key)
+                return
+            }
+            let text: (String?) -> SQLiteData = { $0.map(SQLiteData.text) ?? .null }
+            _ = try await self.connection.query(
+                """
+                INSERT OR REPLACE INTO forwarding_rules (username, domain, unconditional, busy, no_answer, no_answer_seconds, unreachable)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """,
+                key + [text(rules.unconditional), text(rules.busy), text(rules.noAnswer), .integer(rules.noAnswerSeconds), text(rules.unreachable)])
         }
     }
 

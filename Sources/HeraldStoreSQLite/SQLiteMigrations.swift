@@ -73,5 +73,20 @@ enum SQLiteMigrations {
             )
             """,
         ],
+        // 4: per-user call-forwarding rules.
+        [
+            """
+            CREATE TABLE forwarding_rules (
+                username TEXT NOT NULL,
+                domain TEXT NOT NULL,
+                unconditional TEXT,
+                busy TEXT,
+                no_answer TEXT,
+                no_answer_seconds INTEGER NOT NULL,
+                unreachable TEXT,
+                PRIMARY KEY (username, domain)
+            )
+            """,
+        ],
     ]
 }

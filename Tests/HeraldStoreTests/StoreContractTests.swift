@@ -65,6 +65,24 @@ let alice = UserRecord(username: "alice", domain: "Example.COM", ha1MD5: "md5", 
     }
 }
 
+extension StoreContractTests {
+    @Test(arguments: Backend.allCases)
+    func forwardingRulesAreSetReadClearedAndGoWithTheUser(_ backend: Backend) async throws {
+        let store = try await backend.open(directory: temporaryDirectory())
+        try await store.addUser(alice)
+        #expect(try await store.forwardingRules(username: "alice", domain: "example.com") == nil)
+        let rules = ForwardingRules(busy: "sip:voicemail@example.com", noAnswer: "sip:bob@example.com", noAnswerSeconds: 12)
+        try await store.setForwardingRules(rules, username: "alice", domain: "EXAMPLE.com")
+        #expect(try await store.forwardingRules(username: "alice", domain: "example.com") == rules)
+        try await store.setForwardingRules(ForwardingRules(), username: "alice", domain: "example.com")
+        #expect(try await store.forwardingRules(username: "alice", domain: "example.com") == nil)
+        try await store.setForwardingRules(rules, username: "alice", domain: "example.com")
+        _ = try await store.removeUser(username: "alice", domain: "example.com")
+        #expect(try await store.forwardingRules(username: "alice", domain: "example.com") == nil)
+        try await store.close()
+    }
+}
+
 @Suite struct SQLiteStoreTests {
     @Test func dataSurvivesReopeningTheFile() async throws {
         let directory = temporaryDirectory()
@@ -73,7 +91,7 @@ let alice = UserRecord(username: "alice", domain: "Example.COM", ha1MD5: "md5", 
         try await store.close()
         let reopened = try await SQLiteHeraldStore.open(dataDirectory: directory, logger: Logger(label: "test"))
         #expect(try await reopened.user(username: "alice", domain: "example.com") == alice)
-        #expect(try await reopened.schemaVersion() == 3)
+        #expect(try await reopened.schemaVersion() == 4)
         try await reopened.close()
     }
 
