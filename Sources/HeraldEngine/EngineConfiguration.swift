@@ -24,13 +24,20 @@ public struct EngineConfiguration: Sendable {
     /// IP addresses of trusted network elements (an S-CSCF, an application server): their
     /// requests are not challenged and they may subscribe to any user's `reg` state (RFC 3680 §6).
     public var trustedHosts: Set<String>
+    /// Next hops for other domains (no DNS): requests from local users to them are relayed.
+    public var routes: StaticRouteTable
+    /// RFC 3261 §16.8 Timer C: how long a proxied INVITE branch may ring (more than 3 minutes).
+    public var proxyInviteTimeout: Duration
 
     public init(
         domains: [String], listenAddresses: [String], authMode: AuthMode = .digest,
         timers: TransactionTimerSettings = TransactionTimerSettings(), registrar: ExpiryPolicy = ExpiryPolicy(),
         limits: SIPParserLimits = SIPParserLimits(), serverName: String = "Herald",
-        defaultPolicy: DefaultAuthorizationPolicy = .confirm, sentBy: [SIPTransportKind: String] = [:], trustedHosts: [String] = []
+        defaultPolicy: DefaultAuthorizationPolicy = .confirm, sentBy: [SIPTransportKind: String] = [:], trustedHosts: [String] = [],
+        routes: StaticRouteTable = StaticRouteTable(), proxyInviteTimeout: Duration = .seconds(181)
     ) {
+        self.routes = routes
+        self.proxyInviteTimeout = proxyInviteTimeout
         self.trustedHosts = Set(trustedHosts.map { $0.lowercased() })
         self.defaultPolicy = defaultPolicy
         self.sentBy = sentBy

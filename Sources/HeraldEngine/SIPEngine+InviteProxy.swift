@@ -16,6 +16,7 @@ final class ClientInviteEntry: @unchecked Sendable {
     var lastResponse: SIPResponse?
     var cancelWhenProvisional = false
     var cancelSent = false
+    var timerCGeneration = 0
 
     init(branch: String, machine: ClientInviteTransaction, request: SIPRequest, destination: SIPDestination, onResponse: @escaping (SIPResponse?) -> Void) {
         self.branch = branch
@@ -31,9 +32,14 @@ extension SIPEngine {
     /// Forwards an INVITE to the user's contacts (§16.6): equal q in parallel, lower q after
     /// failures; provisional responses and every 2xx go upstream as they come (§16.7 steps 5, 10),
     /// pending branches are cancelled after a 2xx or 6xx, and the best final response ends it.
-    func proxyInvite(_ entry: ServerTransactionEntry, bindings: [BindingRecord]) {
-        guard let context = self.proxyContext(entry, bindings: bindings) else { return }
+    func proxyInvite(_ entry: ServerTransactionEntry, request: SIPRequest? = nil, bindings: [BindingRecord], forwarding: ForwardingRules? = nil, diversions: Int = 0) {
+        guard let context = self.proxyContext(entry, request: request, bindings: bindings) else { return }
+        context.forwarding = forwarding
+        context.diversions = diversions
         self.proxiedInvites[entry.key] = context
+        if let rules = forwarding, rules.noAnswer != nil {
+            self.schedule(at: self.instant + .seconds(rules.noAnswerSeconds)) { [weak self] in self?.noAnswerTimeout(context) }
+        }
         self.forwardNextGroup(context)
     }
 
@@ -48,6 +54,41 @@ extension SIPEngine {
         self.inviteClientTransactions[branch] = client
         let actions = client.machine.start(now: self.instant)
         self.apply(actions, to: client, response: nil)
+        self.startTimerC(client)
+    }
+
+    /// §16.8 Timer C: a branch that rings too long is cancelled; one that never answered at all
+    /// counts as a 408. Every provisional response restarts it.
+    func startTimerC(_ client: ClientInviteEntry) {
+        client.timerCGeneration += 1
+        let generation = client.timerCGeneration
+        self.schedule(at: self.instant + self.configuration.proxyInviteTimeout) { [weak self] in
+            guard let self, !client.finished, client.timerCGeneration == generation else { return }
+            guard client.lastResponse?.isProvisional == true else {
+                self.abandon(client)
+                return
+            }
+            self.sendCancel(for: client)
+            // §9.1: without a final response to the CANCEL within 64*T1, the branch is given up.
+            self.schedule(at: self.instant + self.configuration.timers.timerB) { [weak self] in
+                if !client.finished { self?.abandon(client) }
+            }
+        }
+    }
+
+    /// Ends a branch as if it had timed out (408, §16.8): nothing more is expected from it.
+    private func abandon(_ client: ClientInviteEntry) {
+        client.finished = true
+        self.inviteClientTransactions[client.branch] = nil
+        client.onResponse(nil)
+    }
+
+    /// The called user's no-answer time ran out: pending branches are cancelled and, once they
+    /// have ended, the call goes to the no-answer target (seed 004's "No Answer" divert).
+    func noAnswerTimeout(_ context: ProxyContext) {
+        guard !context.answered, !context.cancelled, self.proxiedInvites[context.entry.key] === context else { return }
+        context.noAnswerTimerFired = true
+        self.cancelPendingBranches(context)
     }
 
     private func inviteBranchResponded(_ context: ProxyContext, branch: String, response: SIPResponse?) {
@@ -89,7 +130,7 @@ extension SIPEngine {
 
     private func inviteBranchesSettled(_ context: ProxyContext) {
         guard context.outstanding == 0, !context.answered else { return }
-        if context.cancelled || context.finals.contains(where: { $0.statusCode >= 600 }) {
+        if context.cancelled || context.noAnswerTimerFired || context.finals.contains(where: { $0.statusCode >= 600 }) {
             self.finishProxying(context)
         } else {
             self.forwardNextGroup(context)
@@ -105,7 +146,7 @@ extension SIPEngine {
         return true
     }
 
-    private func cancelPendingBranches(_ context: ProxyContext) {
+    func cancelPendingBranches(_ context: ProxyContext) {
         for (branch, client) in context.inviteBranches where !context.finishedBranches.contains(branch) && !client.finished {
             guard client.lastResponse != nil else {
                 // §9.1: CANCEL only after a provisional response; until then, wait for one.
@@ -169,7 +210,10 @@ extension SIPEngine {
                 client.lastResponse = response
                 if response.isFinal { client.finished = true }
                 client.onResponse(response)
-                if client.cancelWhenProvisional, response.isProvisional { self.sendCancel(for: client) }
+                if response.isProvisional {
+                    // §16.7 step 2: a 101-199 response restarts Timer C.
+                    if client.cancelWhenProvisional { self.sendCancel(for: client) } else if response.statusCode > 100 { self.startTimerC(client) }
+                }
             case .sendAck:
                 if let response { self.sendAck(for: client, response: response) }
             case .scheduleTimer(let timer, let at):

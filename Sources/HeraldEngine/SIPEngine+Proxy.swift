@@ -7,6 +7,8 @@ import SIPProtocol
 /// groups (equal q in parallel, then decreasing q), and the final responses collected.
 final class ProxyContext: @unchecked Sendable {
     let entry: ServerTransactionEntry
+    /// The request as it is forwarded: the received one, or a retargeted copy after a diversion.
+    let request: SIPRequest
     let groups: [[BindingRecord]]
     let loopHash: String
     var groupIndex = 0
@@ -16,9 +18,14 @@ final class ProxyContext: @unchecked Sendable {
     var cancelled = false
     var inviteBranches: [String: ClientInviteEntry] = [:]
     var finishedBranches: Set<String> = []
+    /// The called user's forwarding rules (INVITE only) and how often this call was diverted.
+    var forwarding: ForwardingRules?
+    var diversions = 0
+    var noAnswerTimerFired = false
 
-    init(entry: ServerTransactionEntry, groups: [[BindingRecord]], loopHash: String) {
+    init(entry: ServerTransactionEntry, request: SIPRequest, groups: [[BindingRecord]], loopHash: String) {
         self.entry = entry
+        self.request = request
         self.groups = groups
         self.loopHash = loopHash
     }
@@ -34,22 +41,23 @@ extension SIPEngine {
 
     /// The context for proxying `entry`, or nil after answering 482 to a request that has
     /// already passed through Herald with the same loop hash (§16.3 step 4).
-    func proxyContext(_ entry: ServerTransactionEntry, bindings: [BindingRecord]) -> ProxyContext? {
+    func proxyContext(_ entry: ServerTransactionEntry, request: SIPRequest? = nil, bindings: [BindingRecord]) -> ProxyContext? {
         let essentials = entry.essentials
+        let request = request ?? entry.request
         let loopHash = ProxyRules.loopHash(
-            requestURI: entry.request.requestURIText, fromTag: essentials.from.tag, toTag: essentials.to.tag, callID: essentials.callID,
+            requestURI: request.requestURIText, fromTag: essentials.from.tag, toTag: essentials.to.tag, callID: essentials.callID,
             cseq: essentials.cseq.sequenceNumber)
         if ProxyRules.isLoop(vias: essentials.vias, ownSentBy: Set(self.configuration.sentBy.values.map { $0.lowercased() }), loopHash: loopHash) {
             self.respond(entry, status: 482)
             return nil
         }
-        return ProxyContext(entry: entry, groups: ProxyRules.forkingGroups(bindings) { $0.qValue }, loopHash: loopHash)
+        return ProxyContext(entry: entry, request: request, groups: ProxyRules.forkingGroups(bindings) { $0.qValue }, loopHash: loopHash)
     }
 
     /// Starts the next q-group of branches (§16.6), or ends the request when none is left.
     func forwardNextGroup(_ context: ProxyContext) {
         let isInvite = context.entry.request.method == .invite
-        while context.groupIndex < context.groups.count, !context.cancelled {
+        while context.groupIndex < context.groups.count, !context.cancelled, !context.noAnswerTimerFired {
             let group = context.groups[context.groupIndex]
             context.groupIndex += 1
             for binding in group {
@@ -62,21 +70,24 @@ extension SIPEngine {
 
     /// The request as it goes to one target (§16.6): Request-URI set to the contact, our own
     /// Route entries consumed, one hop fewer, Path as Route (RFC 3327 §5.3), our Via with a
-    /// loop-detecting branch, and Record-Route on a dialog-creating INVITE (§16.6 step 4).
+    /// loop-detecting branch, and Record-Route on a dialog-creating INVITE or REFER (§16.6 step
+    /// 4; RFC 3515 §2.4.6: REFER makes a dialog whose NOTIFYs must come back through Herald).
     func forwardedRequest(_ context: ProxyContext, to binding: BindingRecord) -> (SIPRequest, branch: String, SIPDestination)? {
         guard let destination = binding.receivedFrom.flatMap(SIPDestination.init(storedForm:)),
             let target = try? SIPURI(parsing: binding.contactURI)
         else { return nil }
-        var request = context.entry.request
+        var request = context.request
         self.removeOwnRoutes(&request)
         request.setRequestURI(target)
+        // §16.6 step 6: a strict router as next hop wants itself in the Request-URI.
+        _ = StrictRouting.addressStrictNextHop(&request)
         // §16.6 step 3: one hop fewer (70 when the request had none, RFC 2543 elements).
         request.headers.set(SIPHeaderName(.maxForwards), String(max(0, (context.entry.essentials.maxForwards ?? 71) - 1)))
         for route in binding.path.reversed() { request.headers.prepend(SIPHeaderName(.route), route) }
         let branch = Via.magicCookie + context.loopHash + "." + Self.makeTag()
         let sentBy = self.configuration.sentBy[destination.transport] ?? "127.0.0.1"
         request.headers.prepend(SIPHeaderName(.via), "SIP/2.0/\(destination.transport.viaToken) \(sentBy);branch=\(branch);rport")
-        if request.method == .invite, context.entry.essentials.to.tag == nil {
+        if Self.dialogCreatingMethods.contains(request.method), context.entry.essentials.to.tag == nil {
             let transport = destination.transport == .udp ? "" : ";transport=\(destination.transport.rawValue)"
             request.headers.prepend(SIPHeaderName(.recordRoute), "<sip:\(sentBy)\(transport);lr>")
         }
@@ -109,11 +120,15 @@ extension SIPEngine {
         }
     }
 
-    /// Sends the best final response once every branch has answered (§16.7 step 6).
+    static let dialogCreatingMethods: Set<SIPMethod> = [.invite, .refer, .subscribe]
+
+    /// Sends the best final response once every branch has answered (§16.7 step 6), unless the
+    /// called user's forwarding rules divert the call instead.
     func finishProxying(_ context: ProxyContext) {
         self.proxiedInvites[context.entry.key] = nil
         guard !context.answered else { return }
         context.answered = true
+        if self.divertUnansweredCall(context) { return }
         guard let best = ProxyRules.bestResponseIndex(context.finals.map(\.statusCode)) else {
             // No branch could be reached or answered: 487 after a CANCEL, else 480 or 408.
             self.respond(context.entry, status: context.cancelled ? 487 : (context.groups.isEmpty ? 480 : 408))
@@ -125,19 +140,31 @@ extension SIPEngine {
     /// Routes a request onward to `next` (a Route entry or, in a dialog, the peer's contact),
     /// keeping the Request-URI (§16.6 step 6, loose routing). Only IP-literal next hops are
     /// reachable: Herald resolves no names (a configured route table comes later).
-    func forwardToNextHop(_ entry: ServerTransactionEntry, next: SIPURI) {
+    func forwardToNextHop(_ entry: ServerTransactionEntry, next: SIPURI, request: SIPRequest? = nil, diversions: Int = 0) {
         guard let destination = Self.nextHopDestination(next) else {
             self.respond(entry, status: 404, reason: "Not Found: next hop \(next.host) is not an IP address")
             return
         }
+        let request = request ?? entry.request
         let hop = BindingRecord(
-            addressOfRecord: "", contactURI: entry.request.requestURIText, contactHeader: "", callID: "", cseq: 0, expiresAt: Int64.max,
+            addressOfRecord: "", contactURI: request.requestURIText, contactHeader: "", callID: "", cseq: 0, expiresAt: Int64.max,
             receivedFrom: destination)
-        if entry.request.method == .invite {
-            self.proxyInvite(entry, bindings: [hop])
-        } else {
-            self.proxyNonInvite(entry, bindings: [hop])
+        guard let context = self.proxyContext(entry, request: request, bindings: [hop]) else { return }
+        context.diversions = diversions
+        if entry.request.method == .invite { self.proxiedInvites[entry.key] = context }
+        self.forwardNextGroup(context)
+    }
+
+    /// §16.6 step 7: a request for another domain goes to its configured next hop, but only for
+    /// senders Herald vouches for (its own authenticated users, trusted hosts), so that Herald
+    /// is no open relay.
+    func relay(_ entry: ServerTransactionEntry, nextHop: SIPURI) {
+        let from = entry.essentials.from.uri
+        guard self.isTrusted(entry) || (from.isSIP && from.user != nil && self.identity.domains.contains(from.hostKey)) else {
+            self.respond(entry, status: 403, reason: "Relaying Not Allowed")
+            return
         }
+        self.authenticated(entry) { self.forwardToNextHop(entry, next: nextHop) }
     }
 
     /// §16.11: an ACK for a 2xx is passed on without a transaction.

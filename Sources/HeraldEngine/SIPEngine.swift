@@ -161,6 +161,13 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
     private func handle(_ incoming: SIPRequest, packet: InboundPacket) {
         self.statistics.requestsReceived += 1
         var request = incoming
+        // §16.4: a strict router before us put our Record-Route URI (it has `lr`) in the
+        // Request-URI; the real target is the last Route value.
+        // Our URI goes back on top of the Route set, so the request is handled exactly like its
+        // loose-routed equivalent.
+        if let uri = try? request.requestURI(), uri.parameter("lr") != nil, StrictRouting.restoreRequestURI(&request, identity: self.identity) {
+            request.headers.prepend(SIPHeaderName(.route), "<\(uri)>")
+        }
         var essentials: RequestEssentials
         do {
             essentials = try request.validate()
@@ -249,7 +256,8 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
             // An ACK for a 2xx travels end to end (§13.2.2.4): route it on if it is for someone
             // else, statelessly (§16.11); otherwise it ends nothing here.
             if case .forwardToNextHop(let next) = CoreRequestRules.disposition(
-                for: request, essentials: essentials, identity: self.identity, capabilities: self.configuration.capabilities)
+                for: request, essentials: essentials, identity: self.identity, capabilities: self.configuration.capabilities,
+            routeTable: self.configuration.routes)
             {
                 self.forwardStatelessly(request, essentials: essentials, to: next)
             }
@@ -278,7 +286,8 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
 
     private func dispatch(_ entry: ServerTransactionEntry) {
         let disposition = CoreRequestRules.disposition(
-            for: entry.request, essentials: entry.essentials, identity: self.identity, capabilities: self.configuration.capabilities)
+            for: entry.request, essentials: entry.essentials, identity: self.identity, capabilities: self.configuration.capabilities,
+            routeTable: self.configuration.routes)
         switch disposition {
         case .reject(let status, let reason, let headers):
             self.respond(entry, status: status, reason: reason, headers: headers.map { (SIPHeaderName($0.name), $0.value) })
@@ -296,6 +305,8 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
             break
         case .forwardToNextHop(let next):
             self.forwardToNextHop(entry, next: next)
+        case .relay(let nextHop):
+            self.relay(entry, nextHop: nextHop)
         }
     }
 
@@ -312,28 +323,41 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
         return headers
     }
 
-    /// Requests for users of a served domain. Forwarding to registered contacts is the proxy's
-    /// job (RFC 3261 §16); until then a user with no reachable contact gets 480 and an unknown
-    /// user 404 (§16.5, §21.4.5, §21.4.18).
+    /// Requests for users of a served domain (RFC 3261 §16.5): forwarded to the user's
+    /// registered contacts. A user with no reachable contact gets 480 and an unknown user 404
+    /// (§21.4.18, §21.4.5); calls follow the user's forwarding rules first.
     private func routeToUser(_ entry: ServerTransactionEntry, uri: SIPURI) {
+        self.lookUpCallee(uri, wantsForwarding: entry.request.method == .invite, for: entry) { callee in
+            if entry.request.method == .invite {
+                self.proxyCall(entry, request: entry.request, callee: callee, diversions: 0)
+            } else if !callee.bindings.isEmpty {
+                self.proxyNonInvite(entry, bindings: callee.bindings)
+            } else {
+                self.respond(entry, status: callee.known ? 480 : 404)
+            }
+        }
+    }
+
+    /// A user's live bindings, whether the user exists, and (for calls) her forwarding rules,
+    /// read in one store task; a store failure is answered with 500.
+    func lookUpCallee(
+        _ uri: SIPURI, wantsForwarding: Bool, for entry: ServerTransactionEntry, then proceed: @escaping @Sendable (Callee) -> Void
+    ) {
         let store = self.store
         let aor = uri.addressOfRecord
         let username = uri.unescapedUser ?? ""
         let domain = uri.hostKey
         let now = self.wallClock()
-        self.loop.makeFutureWithTask { () async throws -> ([BindingRecord], Bool) in
+        self.loop.makeFutureWithTask { () async throws -> Callee in
             let bindings = try await store.bindings(addressOfRecord: aor).filter { $0.expiresAt > now }
-            if !bindings.isEmpty { return (bindings, true) }
-            return ([], try await store.user(username: username, domain: domain) != nil)
+            var known = !bindings.isEmpty
+            if !known { known = try await store.user(username: username, domain: domain) != nil }
+            let forwarding = wantsForwarding && known ? try await store.forwardingRules(username: username, domain: domain) : nil
+            return Callee(bindings: bindings, known: known, forwarding: forwarding)
         }.whenComplete { result in
             switch result {
-            case .success(let (bindings, _)) where !bindings.isEmpty && entry.request.method == .invite:
-                self.proxyInvite(entry, bindings: bindings)
-            case .success(let (bindings, _)) where !bindings.isEmpty:
-                self.proxyNonInvite(entry, bindings: bindings)
-            case .success(let (_, known)):
-                // A user without a reachable contact gets 480, an unknown user 404 (§21.4.18, §21.4.5).
-                self.respond(entry, status: known ? 480 : 404)
+            case .success(let callee):
+                proceed(callee)
             case .failure(let error):
                 self.logger.error("store lookup failed", metadata: ["error": "\(error)"])
                 self.respond(entry, status: 500, reason: "Server Internal Error: store unavailable", headers: [(SIPHeaderName(.retryAfter), "5")])

@@ -5,6 +5,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOEmbedded
 import SIPCore
+import SIPProtocol
 import SIPTesting
 
 /// An engine on a virtual-time event loop, with a recording sink and an in-memory store.
@@ -17,7 +18,7 @@ struct EngineHarness {
 
     init(
         authMode: AuthMode = .none, defaultPolicy: DefaultAuthorizationPolicy = .allow, store: InMemoryHeraldStore = InMemoryHeraldStore(),
-        trustedHosts: [String] = []
+        trustedHosts: [String] = [], routes: StaticRouteTable = StaticRouteTable(), proxyInviteTimeout: Duration = .seconds(181)
     ) {
         self.store = store
         // The engine reads the loop's virtual clock, so timers fire exactly when due.
@@ -25,7 +26,7 @@ struct EngineHarness {
         self.engine = SIPEngine(
             configuration: EngineConfiguration(
                 domains: ["example.com"], listenAddresses: ["127.0.0.1"], authMode: authMode, defaultPolicy: defaultPolicy,
-                sentBy: [.udp: "127.0.0.1:5060"], trustedHosts: trustedHosts),
+                sentBy: [.udp: "127.0.0.1:5060"], trustedHosts: trustedHosts, routes: routes, proxyInviteTimeout: proxyInviteTimeout),
             loop: self.loop, sink: self.sink, store: self.store, logger: Logger(label: "test"),
             now: { loop.now }, wallClock: { 1_000_000 + Int64(loop.now.uptimeNanoseconds / 1_000_000_000) })
     }

@@ -72,6 +72,14 @@ public struct SIPHeaders: Sendable, Sequence {
         }
     }
 
+    /// Replaces every field of the name with one field per value, where the first one was
+    /// (appended when there was none): a rewritten Route set keeps its place.
+    public mutating func replaceAll(_ name: SIPHeaderName, with values: [String]) {
+        let position = self.fields.firstIndex(where: { $0.matches(name) }) ?? self.fields.count
+        self.fields.removeAll { $0.matches(name) }
+        self.fields.insert(contentsOf: values.map { SIPHeaderField(name, $0) }, at: Swift.min(position, self.fields.count))
+    }
+
     public mutating func remove(_ name: SIPHeaderName) {
         self.fields.removeAll { $0.matches(name) }
     }

@@ -75,6 +75,9 @@ public enum RequestDisposition: Sendable, Equatable {
     /// A request to route onward (§16.4-16.6): the next Route entry, or a UA's contact in the
     /// Request-URI of an in-dialog request.
     case forwardToNextHop(SIPURI)
+    /// A request for another domain with a configured static route (§16.6 step 7): forwarded to
+    /// `nextHop` with its Request-URI unchanged, if the sender may relay.
+    case relay(nextHop: SIPURI)
 }
 
 /// The checks of RFC 3261 §8.2 (UAS) and §16.3 (proxy request validation) that decide how a
@@ -84,7 +87,8 @@ public enum CoreRequestRules {
     static let dialogMethods: Set<SIPMethod> = [.bye, .prack, .update, .info, .notify, .cancel]
 
     public static func disposition(
-        for request: SIPRequest, essentials: RequestEssentials, identity: ServerIdentity, capabilities: ServerCapabilities
+        for request: SIPRequest, essentials: RequestEssentials, identity: ServerIdentity, capabilities: ServerCapabilities,
+        routeTable: StaticRouteTable = StaticRouteTable()
     ) -> RequestDisposition {
         let method = request.method
         let uri = essentials.requestURI
@@ -125,8 +129,12 @@ public enum CoreRequestRules {
             if !unsupported.isEmpty {
                 return .reject(status: 420, headers: [HeaderPair("Unsupported", unsupported.joined(separator: ", "))])
             }
-            // §16.4: no route to another domain without a configured route (relaying is off).
-            guard isLocal else { return .reject(status: 403, reason: "Relaying Not Allowed") }
+            // §16.6 step 7: another domain goes by its configured route; without one nothing
+            // is relayed (Herald resolves no names).
+            guard isLocal else {
+                guard let nextHop = routeTable.nextHop(for: uri) else { return .reject(status: 403, reason: "Relaying Not Allowed") }
+                return .relay(nextHop: nextHop)
+            }
             return .routeToUser(uri)
         }
         if let rejection = Self.checkRequire(request, capabilities: capabilities) { return rejection }
