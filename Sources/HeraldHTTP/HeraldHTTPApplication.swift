@@ -1,5 +1,6 @@
 import Foundation
 import HeraldEngine
+import HeraldStore
 import Hummingbird
 import Logging
 
@@ -7,9 +8,11 @@ import Logging
 public enum HeraldHTTPApplication {
     /// - Parameter isHealthy: true while listeners and store are up.
     public static func make(
-        host: String, port: Int, logger: Logger, engine: SIPEngine, isHealthy: @escaping @Sendable () async -> Bool
+        host: String, port: Int, logger: Logger, engine: SIPEngine, store: any HeraldStore, authentication: HTTPAuthentication,
+        isHealthy: @escaping @Sendable () async -> Bool
     ) -> some ApplicationProtocol {
-        let router = Router()
+        let router = Router(context: HeraldRequestContext.self)
+        ForwardingAPI.register(on: router, store: store, authentication: authentication)
         // RFC 3842 state from a voicemail system: the body is an application/simple-message-summary.
         router.post("api/mwi/:aor") { request, context -> Response in
             let aor = try context.parameters.require("aor")

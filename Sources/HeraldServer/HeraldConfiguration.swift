@@ -2,6 +2,7 @@ import Foundation
 import HeraldEngine
 import Logging
 import SIPCore
+import SIPProtocol
 import SIPTransport
 import Yams
 
@@ -24,6 +25,8 @@ public struct HeraldConfiguration: Sendable {
     public var tcpIdleTimeoutSeconds = 300
     public var defaultPolicy: DefaultAuthorizationPolicy = .confirm
     public var trustedHosts: [String] = []
+    /// Static routes to other domains (`domain=sip:ip:port`), RFC 3261 §16.6 step 7 without DNS.
+    public var routes = StaticRouteTable()
 
     public init() {}
 
@@ -42,6 +45,7 @@ public struct HeraldConfiguration: Sendable {
         var tcp_idle_timeout: Int?
         var default_policy: String?
         var trusted_hosts: [String]?
+        var routes: [String: String]?
     }
 
     /// Applies a YAML config file over the current values.
@@ -71,6 +75,26 @@ public struct HeraldConfiguration: Sendable {
         if let timeout = file.tcp_idle_timeout { try self.setIdleTimeout(timeout) }
         if let policy = file.default_policy { try self.setDefaultPolicy(policy) }
         if let hosts = file.trusted_hosts { try self.setTrustedHosts(hosts) }
+        if let routes = file.routes { try self.setRoutes(routes.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }) }
+    }
+
+    /// Each route is `domain=next-hop`; the next hop must be an IP address: Herald resolves no
+    /// names, so a route can never make it send to a host it did not mean to.
+    public mutating func setRoutes(_ routes: [String]) throws(ConfigurationError) {
+        var parsed = [StaticRouteTable.Route]()
+        for text in routes {
+            let route: StaticRouteTable.Route
+            do {
+                route = try StaticRouteTable.parseRoute(text)
+            } catch {
+                throw .invalidValue("route", error.reason)
+            }
+            guard Self.isIPAddress(route.nextHop.hostKey) else {
+                throw .invalidValue("route", "'\(text)': the next hop must be an IP address")
+            }
+            parsed.append(route)
+        }
+        self.routes = StaticRouteTable(parsed)
     }
 
     public mutating func setTrustedHosts(_ hosts: [String]) throws(ConfigurationError) {

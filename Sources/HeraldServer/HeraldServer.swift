@@ -31,7 +31,7 @@ public final class HeraldServer: Service, Sendable {
                 domains: configuration.domains, listenAddresses: configuration.listeners.map(\.host), authMode: configuration.authMode,
                 limits: SIPParserLimits(maxMessageSize: configuration.maxMessageSize, maxHeaderCount: configuration.maxHeaders),
                 serverName: "Herald/\(HeraldVersion.current)", defaultPolicy: configuration.defaultPolicy,
-                trustedHosts: configuration.trustedHosts),
+                trustedHosts: configuration.trustedHosts, routes: configuration.routes),
             loop: engineLoop, sink: sink, store: store, logger: logger)
         let transports = try SIPTransportManager(
             configuration: SIPTransportConfiguration(
@@ -122,7 +122,11 @@ public enum HeraldRunner {
             throw error
         }
         let http = HeraldHTTPApplication.make(
-            host: configuration.httpHost, port: configuration.httpPort, logger: logger, engine: server.engine, isHealthy: { server.isHealthy })
+            host: configuration.httpHost, port: configuration.httpPort, logger: logger, engine: server.engine, store: store,
+            authentication: HTTPAuthentication(
+                store: store, domains: configuration.domains, trustedHosts: Set(configuration.trustedHosts.map { $0.lowercased() }),
+                authMode: configuration.authMode),
+            isHealthy: { server.isHealthy })
         let services = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [

@@ -76,6 +76,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("trusted-host"), help: "IP address of a trusted element: not challenged, may watch any reg state (repeatable).")
     var trustedHosts: [String] = []
 
+    @Option(name: .customLong("route"), help: "Static route to another domain: DOMAIN=sip:IP[:PORT][;transport=tcp] (repeatable; * for all).")
+    var routes: [String] = []
+
     func resolvedConfiguration() throws -> HeraldConfiguration {
         var configuration = try self.store.configuration()
         if !self.domains.isEmpty { try configuration.setDomains(self.domains) }
@@ -90,6 +93,7 @@ struct Serve: AsyncParsableCommand {
         if let timeout = self.tcpIdleTimeout { try configuration.setIdleTimeout(timeout) }
         if let policy = self.defaultPolicy { try configuration.setDefaultPolicy(policy) }
         if !self.trustedHosts.isEmpty { try configuration.setTrustedHosts(self.trustedHosts) }
+        if !self.routes.isEmpty { try configuration.setRoutes(self.routes) }
         return configuration
     }
 
@@ -117,7 +121,7 @@ struct Serve: AsyncParsableCommand {
 
 struct User: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Manage users of the served domains.", subcommands: [Add.self, Remove.self, List.self])
+        abstract: "Manage users of the served domains.", subcommands: [Add.self, Remove.self, List.self, Forward.self])
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Add a user (stores digest HA1 values, never the password).")
@@ -153,6 +157,35 @@ struct User: AsyncParsableCommand {
                 }
                 guard removed else { throw StoreError.notFound("user \(address.username)@\(address.domain)") }
                 print("removed \(address.username)@\(address.domain)")
+            } catch {
+                fail(error)
+            }
+        }
+    }
+
+    struct Forward: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show or set a user's call forwarding (seed 004's divert options).",
+            discussion: "Without options, prints the rules. A target of 'none' clears that condition; --clear removes all.")
+        @Argument(help: "USER@DOMAIN") var address: String
+        @Option(name: .long, help: "Divert every call to this SIP URI.") var unconditional: String?
+        @Option(name: .long, help: "Divert when every contact is busy (486/600).") var busy: String?
+        @Option(name: .customLong("no-answer"), help: "Divert when nobody answers in time.") var noAnswer: String?
+        @Option(name: .customLong("no-answer-after"), help: "Seconds before a call counts as unanswered (default 20).") var noAnswerAfter: Int?
+        @Option(name: .long, help: "Divert when no contact is registered or reachable.") var unreachable: String?
+        @Flag(name: .long, help: "Remove all forwarding rules.") var clear = false
+        @OptionGroup var store: StoreOptions
+
+        func run() async throws {
+            do {
+                let address = try UserAdministration.Address(parsing: self.address)
+                let changes = UserAdministration.ForwardingChanges(
+                    unconditional: self.unconditional, busy: self.busy, noAnswer: self.noAnswer, noAnswerSeconds: self.noAnswerAfter,
+                    unreachable: self.unreachable, clear: self.clear)
+                let rules = try await UserAdministration.withStore(dataDirectory: try self.store.configuration().dataDirectory) { store in
+                    try await UserAdministration.updateForwarding(address, changes, in: store)
+                }
+                print(UserAdministration.describe(rules, for: address))
             } catch {
                 fail(error)
             }

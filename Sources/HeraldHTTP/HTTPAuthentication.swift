@@ -1,0 +1,169 @@
+import Foundation
+import HeraldEngine
+import HeraldStore
+import HTTPTypes
+import Hummingbird
+import NIOConcurrencyHelpers
+import SIPProtocol
+
+/// A user of a served domain, as authenticated on the HTTP port.
+public struct AuthenticatedUser: Sendable, Equatable {
+    public var username: String
+    public var domain: String
+
+    public init(username: String, domain: String) {
+        self.username = username
+        self.domain = domain.lowercased()
+    }
+
+    /// `sip:user@domain`, as the SIP side names the user (`SIPURI.addressOfRecord`).
+    public var addressOfRecord: String { "sip:\(self.username)@\(self.domain)" }
+
+    /// Parses `user@domain`, `sip:user@domain` or a bare `user` (then in `defaultDomain`).
+    static func parse(_ text: String, defaultDomain: String?) -> AuthenticatedUser? {
+        var identity = text.trimmingCharacters(in: CharacterSet(charactersIn: "\" <>"))
+        if identity.lowercased().hasPrefix("sip:") { identity.removeFirst(4) }
+        if let at = identity.lastIndex(of: "@") {
+            let user = String(identity[..<at])
+            let domain = String(identity[identity.index(after: at)...]).split(separator: ";").first.map(String.init) ?? ""
+            guard !user.isEmpty, !domain.isEmpty else { return nil }
+            return AuthenticatedUser(username: user, domain: domain)
+        }
+        guard !identity.isEmpty, let defaultDomain else { return nil }
+        return AuthenticatedUser(username: identity, domain: defaultDomain)
+    }
+}
+
+/// HTTP authentication against the SIP user store (RFC 4825 §11 asks XCAP servers for HTTP
+/// Digest; RCS clients also use Basic over TLS). Digest uses the same nonce scheme as SIP
+/// (RFC 7616, SHA-256 and MD5, qop=auth, nonce-count replay protection); Basic checks the
+/// password by recomputing the stored HA1. `X-3GPP-Intended-Identity` (3GPP TS 24.623) names
+/// the user only when the request comes from a trusted proxy that authenticated her.
+public final class HTTPAuthentication: Sendable {
+    public enum Outcome: Sendable, Equatable {
+        case authenticated(AuthenticatedUser)
+        /// No or wrong credentials: answer 401 with these WWW-Authenticate values.
+        case challenge([String])
+        case badRequest(String)
+    }
+
+    let store: any HeraldStore
+    let domains: [String]
+    let trustedHosts: Set<String>
+    let authMode: AuthMode
+    let digest = DigestAuthenticator(secret: (0..<32).map { _ in UInt8.random(in: 0...255) })
+    private let nonceCounts = NIOLockedValueBox<[String: UInt32]>([:])
+
+    public init(store: any HeraldStore, domains: [String], trustedHosts: Set<String>, authMode: AuthMode) {
+        self.store = store
+        self.domains = domains.map { $0.lowercased() }
+        self.trustedHosts = trustedHosts
+        self.authMode = authMode
+    }
+
+    /// Authenticates `request` in `realm` (the domain of the user whose resource it names, or
+    /// the first served domain). With `--auth none` (development only) the request acts as
+    /// `resourceOwner`, the user whose resource it names.
+    public func authenticate(_ request: Request, context: HeraldRequestContext, realm: String, resourceOwner: AuthenticatedUser?) async throws -> Outcome {
+        let realm = realm.lowercased()
+        if self.authMode == .none, let resourceOwner { return .authenticated(resourceOwner) }
+        if let intended = request.headers[HTTPField.Name("X-3GPP-Intended-Identity")!],
+            let peer = context.remoteAddress?.ipAddress, self.trustedHosts.contains(peer.lowercased()),
+            let user = AuthenticatedUser.parse(intended, defaultDomain: realm)
+        {
+            return .authenticated(user)
+        }
+        guard let authorization = request.headers[.authorization] else { return .challenge(self.challenges(realm: realm, stale: false)) }
+        let lowered = authorization.lowercased()
+        if lowered.hasPrefix("basic ") {
+            return try await self.checkBasic(String(authorization.dropFirst(6)), realm: realm)
+        }
+        guard lowered.hasPrefix("digest "), let credentials = try? DigestAuthParameters(parsing: authorization) else {
+            return .challenge(self.challenges(realm: realm, stale: false))
+        }
+        return try await self.checkDigest(credentials, method: request.method.rawValue, realm: realm)
+    }
+
+    func challenges(realm: String, stale: Bool) -> [String] {
+        let now = Int64(Date().timeIntervalSince1970)
+        return self.digest.challenges(realm: realm, now: now, salt: UInt64.random(in: 0...UInt64.max), stale: stale)
+            + ["Basic realm=\"\(realm)\", charset=\"UTF-8\""]
+    }
+
+    private func checkBasic(_ encoded: String, realm: String) async throws -> Outcome {
+        guard let data = Data(base64Encoded: encoded.trimmingCharacters(in: .whitespaces)), let decoded = String(data: data, encoding: .utf8),
+            let colon = decoded.firstIndex(of: ":")
+        else { return .badRequest("malformed Basic credentials") }
+        let password = String(decoded[decoded.index(after: colon)...])
+        guard let user = AuthenticatedUser.parse(String(decoded[..<colon]), defaultDomain: realm),
+            let record = try await self.store.user(username: user.username, domain: user.domain)
+        else { return .challenge(self.challenges(realm: realm, stale: false)) }
+        // The stored HA1 is H(user:domain:password): recompute it from the password given.
+        let candidate = DigestHA1.sha256(username: user.username, realm: user.domain, password: password)
+        guard candidate == record.ha1SHA256 else { return .challenge(self.challenges(realm: realm, stale: false)) }
+        return .authenticated(user)
+    }
+
+    private func checkDigest(_ credentials: DigestAuthParameters, method: String, realm: String) async throws -> Outcome {
+        guard let username = credentials["username"], self.domains.contains(realm) else {
+            return .challenge(self.challenges(realm: realm, stale: false))
+        }
+        let record = try await self.store.user(username: username, domain: realm)
+        let nonce = credentials["nonce"] ?? ""
+        let last = self.nonceCounts.withLockedValue { $0[nonce] }
+        let (verdict, count) = self.digest.verify(
+            credentials, method: method, realm: realm,
+            ha1: { algorithm in record.map { algorithm == .sha256 ? $0.ha1SHA256 : $0.ha1MD5 } },
+            now: Int64(Date().timeIntervalSince1970), lastNonceCount: last)
+        switch verdict {
+        case .authenticated:
+            if let count {
+                self.nonceCounts.withLockedValue { counts in
+                    if counts.count > 50_000 { counts.removeAll() }
+                    counts[nonce] = count
+                }
+            }
+            return .authenticated(AuthenticatedUser(username: username, domain: realm))
+        case .challenge(let stale):
+            return .challenge(self.challenges(realm: realm, stale: stale))
+        case .badRequest(let reason):
+            return .badRequest(reason)
+        }
+    }
+
+    /// Authenticates and returns the user, or the response to send instead.
+    public func require(
+        _ request: Request, context: HeraldRequestContext, realm: String, resourceOwner: AuthenticatedUser?
+    ) async throws -> Result<AuthenticatedUser, HTTPFailure> {
+        switch try await self.authenticate(request, context: context, realm: realm, resourceOwner: resourceOwner) {
+        case .authenticated(let user):
+            return .success(user)
+        case .challenge(let values):
+            return .failure(HTTPFailure(status: .unauthorized, text: "authentication required\n", challenges: values))
+        case .badRequest(let reason):
+            return .failure(HTTPFailure(status: .badRequest, text: reason + "\n"))
+        }
+    }
+}
+
+/// An error answer: status, a plain-text reason, and for 401 the challenges.
+public struct HTTPFailure: Error, Sendable {
+    public var status: HTTPResponse.Status
+    public var text: String
+    public var challenges: [String] = []
+    public var contentType = "text/plain; charset=utf-8"
+
+    public init(status: HTTPResponse.Status, text: String, challenges: [String] = [], contentType: String = "text/plain; charset=utf-8") {
+        self.status = status
+        self.text = text
+        self.challenges = challenges
+        self.contentType = contentType
+    }
+
+    public var response: Response {
+        var headers = HTTPFields()
+        headers[.contentType] = self.contentType
+        for challenge in self.challenges { headers.append(HTTPField(name: .wwwAuthenticate, value: challenge)) }
+        return Response(status: self.status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: self.text)))
+    }
+}
