@@ -129,9 +129,19 @@ extension SIPEngine {
         guard !context.answered else { return }
         context.answered = true
         if self.divertUnansweredCall(context) { return }
+        if context.cancelled {
+            // §16.10: the caller gave up; "Request Terminated" is the answer she expects (§9.2),
+            // rather than an earlier branch's failure.
+            if let terminated = context.finals.first(where: { $0.statusCode == 487 }) {
+                self.forwardResponse(terminated, to: context.entry)
+            } else {
+                self.respond(context.entry, status: 487)
+            }
+            return
+        }
         guard let best = ProxyRules.bestResponseIndex(context.finals.map(\.statusCode)) else {
-            // No branch could be reached or answered: 487 after a CANCEL, else 480 or 408.
-            self.respond(context.entry, status: context.cancelled ? 487 : (context.groups.isEmpty ? 480 : 408))
+            // No branch could be reached or answered: 480 or 408.
+            self.respond(context.entry, status: context.groups.isEmpty ? 480 : 408)
             return
         }
         self.forwardResponse(context.finals[best], to: context.entry)
