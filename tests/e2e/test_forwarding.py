@@ -28,7 +28,8 @@ def sip(method: str, uri: str, port: int, *, from_: str, to: str, call_id: str, 
 
 def answer(req, status: int, reason: str, to_tag: str, extra: tuple = ()) -> bytes:
     lines = [f"SIP/2.0 {status} {reason}", *[f"Via: {v}" for v in req.headers.get_all("via")],
-             f"From: {req.headers.get('from')}", f"To: {req.headers.get('to')};tag={to_tag}",
+             f"From: {req.headers.get('from')}",
+             f"To: {req.headers.get('to')}" + ("" if tag_of(req.headers.get("to")) else f";tag={to_tag}"),
              f"Call-ID: {req.headers.get('call-id')}", f"CSeq: {req.headers.get('cseq')}",
              *extra, "Content-Length: 0"]
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
