@@ -27,6 +27,6 @@ public protocol BindingStore: Sendable {
 
 /// Everything Herald keeps. Protocol code talks to this, never to a database driver, so the
 /// embedded SQLite store and a PostgreSQL store are interchangeable.
-public protocol HeraldStore: UserStore, BindingStore, PublicationStore, SubscriptionStore {
+public protocol HeraldStore: UserStore, BindingStore, PublicationStore, SubscriptionStore, XCAPDocumentStore {
     func close() async throws
 }

@@ -4,6 +4,7 @@ public actor InMemoryHeraldStore: HeraldStore {
     private var users: [String: UserRecord] = [:]
     private var bindingsByAOR: [String: [BindingRecord]] = [:]
     private var forwarding: [String: ForwardingRules] = [:]
+    private var xcap: [String: XCAPDocumentRecord] = [:]
 
     public init() {}
 
@@ -99,4 +100,24 @@ public actor InMemoryHeraldStore: HeraldStore {
     }
 
     public func close() {}
+
+    private static func xcapKey(_ auid: String, _ owner: String, _ path: String) -> String { auid + "\u{0}" + owner + "\u{0}" + path }
+
+    public func xcapDocument(auid: String, owner: String, path: String) -> XCAPDocumentRecord? {
+        self.xcap[Self.xcapKey(auid, owner, path)]
+    }
+
+    public func xcapDocuments(owner: String) -> [XCAPDocumentRecord] {
+        self.xcap.values.filter { $0.owner == owner }.sorted { ($0.auid, $0.path) < ($1.auid, $1.path) }
+    }
+
+    public func xcapDocuments(auid: String) -> [XCAPDocumentRecord] {
+        self.xcap.values.filter { $0.auid == auid }.sorted { ($0.owner, $0.path) < ($1.owner, $1.path) }
+    }
+
+    public func replaceXCAPDocument(auid: String, owner: String, path: String, expectedETag: String?, with document: XCAPDocumentRecord?) throws {
+        let key = Self.xcapKey(auid, owner, path)
+        guard self.xcap[key]?.etag == expectedETag else { throw XCAPWriteConflict.documentChanged }
+        self.xcap[key] = document
+    }
 }

@@ -88,5 +88,21 @@ enum SQLiteMigrations {
             )
             """,
         ],
+        // 5: XCAP documents (RFC 4825).
+        [
+            """
+            CREATE TABLE xcap_documents (
+                auid TEXT NOT NULL,
+                owner TEXT NOT NULL,
+                path TEXT NOT NULL,
+                content_type TEXT NOT NULL,
+                body BLOB NOT NULL,
+                etag TEXT NOT NULL,
+                modified_at INTEGER NOT NULL,
+                PRIMARY KEY (auid, owner, path)
+            )
+            """,
+            "CREATE INDEX xcap_documents_owner ON xcap_documents (owner)",
+        ],
     ]
 }

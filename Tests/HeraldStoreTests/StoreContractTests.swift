@@ -83,6 +83,38 @@ extension StoreContractTests {
     }
 }
 
+extension StoreContractTests {
+    @Test(arguments: Backend.allCases)
+    func xcapDocumentsAreWrittenOnlyOverTheETagThatWasRead(_ backend: Backend) async throws {
+        let store = try await backend.open(directory: temporaryDirectory())
+        let owner = "sip:alice@example.com"
+        let first = XCAPDocumentRecord(
+            auid: "resource-lists", owner: owner, path: "index", contentType: "application/resource-lists+xml", body: Array("<a/>".utf8),
+            etag: "e1", modifiedAt: 10)
+        try await store.replaceXCAPDocument(auid: "resource-lists", owner: owner, path: "index", expectedETag: nil, with: first)
+        // A second create, or an update over a stale tag, is a conflict.
+        await #expect(throws: XCAPWriteConflict.documentChanged) {
+            try await store.replaceXCAPDocument(auid: "resource-lists", owner: owner, path: "index", expectedETag: nil, with: first)
+        }
+        var second = first
+        second.etag = "e2"
+        second.body = Array("<b/>".utf8)
+        try await store.replaceXCAPDocument(auid: "resource-lists", owner: owner, path: "index", expectedETag: "e1", with: second)
+        await #expect(throws: XCAPWriteConflict.documentChanged) {
+            try await store.replaceXCAPDocument(auid: "resource-lists", owner: owner, path: "index", expectedETag: "e1", with: first)
+        }
+        #expect(try await store.xcapDocument(auid: "resource-lists", owner: owner, path: "index") == second)
+        var rules = second
+        rules.auid = "pres-rules"
+        try await store.replaceXCAPDocument(auid: "pres-rules", owner: owner, path: "index", expectedETag: nil, with: rules)
+        #expect(try await store.xcapDocuments(owner: owner).map(\.auid) == ["pres-rules", "resource-lists"])
+        #expect(try await store.xcapDocuments(auid: "pres-rules").count == 1)
+        try await store.replaceXCAPDocument(auid: "resource-lists", owner: owner, path: "index", expectedETag: "e2", with: nil)
+        #expect(try await store.xcapDocument(auid: "resource-lists", owner: owner, path: "index") == nil)
+        try await store.close()
+    }
+}
+
 @Suite struct SQLiteStoreTests {
     @Test func dataSurvivesReopeningTheFile() async throws {
         let directory = temporaryDirectory()
@@ -91,7 +123,7 @@ extension StoreContractTests {
         try await store.close()
         let reopened = try await SQLiteHeraldStore.open(dataDirectory: directory, logger: Logger(label: "test"))
         #expect(try await reopened.user(username: "alice", domain: "example.com") == alice)
-        #expect(try await reopened.schemaVersion() == 4)
+        #expect(try await reopened.schemaVersion() == 5)
         try await reopened.close()
     }
 
