@@ -35,6 +35,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(name: "PresenceDocuments", swiftSettings: strict),
+        .target(name: "XCAPCore", dependencies: ["PresenceDocuments"], swiftSettings: strict),
         .target(name: "HeraldStore", dependencies: ["SIPCore"], swiftSettings: strict),
         .target(
             name: "HeraldStoreSQLite",
@@ -60,7 +61,7 @@ let package = Package(
         .target(
             name: "HeraldEngine",
             dependencies: [
-                "SIPCore", "SIPProtocol", "HeraldStore", "PresenceDocuments",
+                "SIPCore", "SIPProtocol", "HeraldStore", "PresenceDocuments", "XCAPCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -126,6 +127,7 @@ let package = Package(
         ),
         .testTarget(name: "SIPCoreTests", dependencies: ["SIPCore", "SIPTesting"], swiftSettings: strict),
         .testTarget(name: "PresenceDocumentsTests", dependencies: ["PresenceDocuments"], swiftSettings: strict),
+        .testTarget(name: "XCAPCoreTests", dependencies: ["XCAPCore", "PresenceDocuments"], swiftSettings: strict),
         .testTarget(name: "SIPProtocolTests", dependencies: ["SIPProtocol", "SIPTesting"], swiftSettings: strict),
         .testTarget(
             name: "HeraldStoreTests",
