@@ -28,14 +28,18 @@ public struct EngineConfiguration: Sendable {
     public var routes: StaticRouteTable
     /// RFC 3261 §16.8 Timer C: how long a proxied INVITE branch may ring (more than 3 minutes).
     public var proxyInviteTimeout: Duration
+    /// The XCAP root path (RFC 4825 §6.1) under which references between documents resolve.
+    public var xcapRoot: String
 
     public init(
         domains: [String], listenAddresses: [String], authMode: AuthMode = .digest,
         timers: TransactionTimerSettings = TransactionTimerSettings(), registrar: ExpiryPolicy = ExpiryPolicy(),
         limits: SIPParserLimits = SIPParserLimits(), serverName: String = "Herald",
         defaultPolicy: DefaultAuthorizationPolicy = .confirm, sentBy: [SIPTransportKind: String] = [:], trustedHosts: [String] = [],
-        routes: StaticRouteTable = StaticRouteTable(), proxyInviteTimeout: Duration = .seconds(181)
+        routes: StaticRouteTable = StaticRouteTable(), proxyInviteTimeout: Duration = .seconds(181),
+        xcapRoot: String = "/"
     ) {
+        self.xcapRoot = xcapRoot
         self.routes = routes
         self.proxyInviteTimeout = proxyInviteTimeout
         self.trustedHosts = Set(trustedHosts.map { $0.lowercased() })

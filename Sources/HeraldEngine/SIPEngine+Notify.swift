@@ -78,15 +78,16 @@ extension SIPEngine {
         case .presence:
             if subscription.machine.authorization == .politeBlock {
                 // RFC 5025 §3.2.1: a politely blocked watcher sees a neutral document.
-                let neutral = PIDFDocument(entity: record.resourceURI)
-                return self.loop.makeSucceededFuture((package.notifyContentType, neutral.serialized()))
+                let neutral = PresenceFilter.neutralDocument(entity: record.resourceURI)
+                return self.loop.makeSucceededFuture((package.notifyContentType, Array(XMLSerializer.serialize(neutral).utf8)))
+            }
+            if let transformations = subscription.transformations {
+                // RFC 5025 §3.3: this watcher sees what the rules provide to it.
+                let filtered = PresenceFilter.apply(transformations, to: self.composedPresence(record).element)
+                return self.loop.makeSucceededFuture((package.notifyContentType, Array(XMLSerializer.serialize(filtered).utf8)))
             }
             return self.sharedStateDocument(event: package.name, resource: record.resource) {
-                let sources = self.livePublications(event: package.name, resource: record.resource).compactMap { publication in
-                    publication.document.map { PresenceComposer.Source(document: $0, sequence: publication.record.sequence) }
-                }
-                let composed = PresenceComposer.compose(entity: record.resourceURI, sources: sources)
-                return (package.notifyContentType, composed.serialized())
+                (package.notifyContentType, self.composedPresence(record).serialized())
             }
         case .messageSummary:
             return self.sharedStateDocument(event: package.name, resource: record.resource) {
@@ -134,6 +135,19 @@ extension SIPEngine {
             subscription.watcherInfoVersion += 1
             return self.loop.makeSucceededFuture((package.notifyContentType, Array(XMLSerializer.serialize(document).utf8)))
         }
+    }
+
+    /// Every live publication of the presentity, over her permanent state from
+    /// pidf-manipulation (RFC 4827 §1: published state is combined with it; a later
+    /// publication wins for the same component id).
+    func composedPresence(_ record: SubscriptionRecord) -> PIDFDocument {
+        var sources = self.livePublications(event: EventPackage.presence.name, resource: record.resource).compactMap { publication in
+            publication.document.map { PresenceComposer.Source(document: $0, sequence: publication.record.sequence) }
+        }
+        if let permanent = self.presencePolicy.permanentStateByOwner[record.resource] {
+            sources.insert(PresenceComposer.Source(document: permanent, sequence: Int64.min), at: 0)
+        }
+        return PresenceComposer.compose(entity: record.resourceURI, sources: sources)
     }
 
     /// The cached document for `event|resource`, or a new one from `build`.

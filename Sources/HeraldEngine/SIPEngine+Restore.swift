@@ -11,9 +11,11 @@ extension SIPEngine {
     public func restore() -> EventLoopFuture<(subscriptions: Int, publications: Int)> {
         let store = self.store
         let now = self.wallClock()
-        return self.loop.makeFutureWithTask { () async throws -> ([SubscriptionRecord], [PublicationRecord], [PublicationRecord]) in
-            let expired = try await store.removeExpiredPublications(now: now)
-            return (try await store.allSubscriptions(), try await store.allPublications(), expired)
+        return self.restorePresencePolicy().flatMap { _ in
+            self.loop.makeFutureWithTask { () async throws -> ([SubscriptionRecord], [PublicationRecord], [PublicationRecord]) in
+                let expired = try await store.removeExpiredPublications(now: now)
+                return (try await store.allSubscriptions(), try await store.allPublications(), expired)
+            }
         }.map { subscriptions, publications, expired in
             for publication in publications {
                 self.indexPublication(publication)
@@ -24,6 +26,7 @@ extension SIPEngine {
             for record in subscriptions {
                 guard let package = EventPackage.named(record.event), let destination = SIPDestination(storedForm: record.destination)
                 else { continue }
+                let isWatcherOfRules = package.kind == .presence && record.watcher != record.resource
                 let authorization = SubscriptionAuthorization(rawValue: record.authorization) ?? .pending
                 let remaining = record.expiresAt - now
                 let machine = NotifierSubscription(authorization: authorization, expiresAt: self.instant + .seconds(max(0, remaining)))
@@ -31,6 +34,13 @@ extension SIPEngine {
                     record: record, machine: machine, package: package, destination: destination,
                     localCSeq: record.localCSeqReserved + 1)
                 entry.needsFullState = true
+                if isWatcherOfRules {
+                    // What the rules show this watcher is derived again from the rules loaded above.
+                    let host = (try? SIPURI(parsing: record.watcher))?.hostKey ?? ""
+                    entry.watcherAuthenticated = self.configuration.authMode == .none || self.identity.domains.contains(host)
+                    entry.transformations = self.presenceDecision(
+                        resource: record.resource, watcher: record.watcher, authenticated: entry.watcherAuthenticated)?.1
+                }
                 self.subscriptions[record.id] = entry
                 self.subscriptionsByResource[Self.resourceKey(package.name, record.resource), default: []].insert(record.id)
                 if remaining <= 0 {

@@ -35,7 +35,13 @@ extension SIPEngine {
             self.respond(entry, status: 403, reason: "Forbidden: only \(resource) may subscribe to \(package.name)")
             return
         }
-        let authorization: SubscriptionAuthorization = isOwner || trustedForReg ? .allow : self.configuration.defaultPolicy.authorization
+        // RFC 5025: the presentity's pres-rules decide; without rules the default policy does.
+        let authenticated = self.configuration.authMode == .none || self.isTrusted(entry)
+            || self.identity.domains.contains(entry.essentials.from.uri.hostKey)
+        let decision = isOwner || package.kind != .presence
+            ? nil : self.presenceDecision(resource: resource, watcher: watcher, authenticated: authenticated)
+        let authorization: SubscriptionAuthorization =
+            isOwner || trustedForReg ? .allow : (decision?.0 ?? self.configuration.defaultPolicy.authorization)
         if authorization == .reject {
             // RFC 3856 §6.6: a blocked watcher is refused.
             self.respond(entry, status: 403, reason: "Forbidden: subscription to \(resource) is not allowed")
@@ -44,10 +50,14 @@ extension SIPEngine {
         let expires = Int(min(requested, policy.maxExpires))
         if expires == 0 {
             // A fetch (RFC 6665 §4.4.3): one NOTIFY with the state, then terminated.
-            self.createSubscription(entry, package: package, eventID: eventID, uri: uri, contact: contact, expires: 0, authorization: authorization)
+            self.createSubscription(
+                entry, package: package, eventID: eventID, uri: uri, contact: contact, expires: 0, authorization: authorization,
+                transformations: decision?.1, authenticated: authenticated)
             return
         }
-        self.createSubscription(entry, package: package, eventID: eventID, uri: uri, contact: contact, expires: expires, authorization: authorization)
+        self.createSubscription(
+            entry, package: package, eventID: eventID, uri: uri, contact: contact, expires: expires, authorization: authorization,
+            transformations: decision?.1, authenticated: authenticated)
     }
 
     /// The Event header's package and id; answers 489 with Allow-Events when unknown (RFC 6665 §8.2.2).
@@ -68,7 +78,7 @@ extension SIPEngine {
 
     private func createSubscription(
         _ entry: ServerTransactionEntry, package: EventPackage, eventID: String?, uri: SIPURI, contact: NameAddress, expires: Int,
-        authorization: SubscriptionAuthorization
+        authorization: SubscriptionAuthorization, transformations: PresenceTransformations?, authenticated: Bool
     ) {
         let essentials = entry.essentials
         let now = self.instant
@@ -91,6 +101,8 @@ extension SIPEngine {
             record: record, machine: NotifierSubscription(authorization: authorization, expiresAt: now + .seconds(expires)),
             package: package, destination: entry.destination, localCSeq: 1)
         subscription.lastWatcherEvent = .subscribe
+        subscription.transformations = transformations
+        subscription.watcherAuthenticated = authenticated
         self.subscriptions[record.id] = subscription
         self.subscriptionsByResource[Self.resourceKey(package.name, record.resource), default: []].insert(record.id)
         let actions: [NotifierSubscription.Action]

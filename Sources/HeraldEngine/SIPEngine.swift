@@ -51,6 +51,7 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
     var authenticationFailures: [String: AuthenticationFailures] = [:]
     var subscriptionFlushRunning = false
     var publicationSequence: Int64 = 0
+    var presencePolicy = PresencePolicyCache()
     public internal(set) var statistics = EngineStatistics()
 
     public init(

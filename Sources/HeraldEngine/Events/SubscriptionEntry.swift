@@ -1,4 +1,5 @@
 import HeraldStore
+import PresenceDocuments
 import NIOCore
 import SIPCore
 import SIPProtocol
@@ -22,6 +23,12 @@ final class SubscriptionEntry: @unchecked Sendable {
     var changedContacts: [String: RegInfoDocument.Contact] = [:]
     /// Why each watcher is in its state, for winfo `event` (RFC 3857 §3.5.1).
     var lastWatcherEvent: WatcherInfoDocument.Event = .subscribe
+    /// What the presentity's rules let this watcher see (RFC 5025 §3.3); nil: everything
+    /// (no rules, or the presentity herself).
+    var transformations: PresenceTransformations?
+    /// The watcher's identity was established (digest, a trusted host, or `--auth none`), so
+    /// identity conditions may match it (RFC 4745 §7.1).
+    var watcherAuthenticated = true
 
     init(record: SubscriptionRecord, machine: NotifierSubscription, package: EventPackage, destination: SIPDestination, localCSeq: UInt32) {
         self.record = record

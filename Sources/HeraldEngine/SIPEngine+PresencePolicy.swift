@@ -1,0 +1,201 @@
+import Foundation
+import HeraldStore
+import NIOCore
+import PresenceDocuments
+import SIPCore
+import SIPProtocol
+import XCAPCore
+
+/// The XCAP documents that shape presence, kept parsed in the engine: pres-rules decide who
+/// sees what (RFC 5025), resource-lists resolve their `external-list` conditions (OMA), and
+/// pidf-manipulation is the presentity's permanent state (RFC 4827). The HTTP side reports each
+/// change through `xcapDocumentChanged`, so a change takes effect at once (no polling).
+struct PresencePolicyCache {
+    /// Parsed documents by `auid|owner|path`.
+    var documents: [String: XMLElement] = [:]
+    var rulesByOwner: [String: PresenceRules] = [:]
+    var permanentStateByOwner: [String: PIDFDocument] = [:]
+
+    static let presRulesUsages: Set<String> = [PresRulesUsage.ietfAUID, PresRulesUsage.omaAUID]
+    static let relevantUsages: Set<String> = presRulesUsages.union([ResourceListsUsage.auid, PIDFManipulationUsage.auid])
+
+    static func key(auid: String, owner: String, path: String) -> String { auid + "|" + owner + "|" + path }
+}
+
+extension SIPEngine {
+    /// Loads the policy documents from the store (at startup).
+    func restorePresencePolicy() -> EventLoopFuture<Int> {
+        let store = self.store
+        return self.loop.makeFutureWithTask { () async throws -> [XCAPDocumentRecord] in
+            var records: [XCAPDocumentRecord] = []
+            for auid in PresencePolicyCache.relevantUsages.sorted() { records += try await store.xcapDocuments(auid: auid) }
+            return records
+        }.map { records in
+            for record in records {
+                guard let element = try? XMLDocumentParser.parse(record.body) else { continue }
+                self.cachePolicyDocument(auid: record.auid, owner: record.owner, path: record.path, element: element)
+            }
+            return records.count
+        }
+    }
+
+    /// An XCAP document that may affect SIP state changed (nil: deleted). Pres-rules and lists
+    /// re-evaluate the owner's watchers; pidf-manipulation re-notifies them (RFC 4827 §1).
+    public func xcapDocumentChanged(auid: String, owner: String, path: String, document: XMLElement?) {
+        guard self.loop.inEventLoop else {
+            self.loop.execute { self.xcapDocumentChanged(auid: auid, owner: owner, path: path, document: document) }
+            return
+        }
+        guard PresencePolicyCache.relevantUsages.contains(auid) else { return }
+        self.cachePolicyDocument(auid: auid, owner: owner, path: path, element: document)
+        if auid == PIDFManipulationUsage.auid {
+            self.resourceStateChanged(event: EventPackage.presence.name, resource: owner)
+        } else {
+            // A list can be referenced from the owner's rules; rules change the owner's watchers.
+            self.reauthorizeWatchers(of: owner)
+        }
+    }
+
+    private func cachePolicyDocument(auid: String, owner: String, path: String, element: XMLElement?) {
+        let key = PresencePolicyCache.key(auid: auid, owner: owner, path: path)
+        self.presencePolicy.documents[key] = element
+        if PresencePolicyCache.presRulesUsages.contains(auid) {
+            // The OMA usage and the IETF one hold the same document type; the OMA one wins when
+            // both exist (RCS clients write it, seed 001).
+            let documents = [PresRulesUsage.omaAUID, PresRulesUsage.ietfAUID].compactMap {
+                self.presencePolicy.documents[PresencePolicyCache.key(auid: $0, owner: owner, path: "index")]
+            }
+            self.presencePolicy.rulesByOwner[owner] = documents.first.flatMap { try? PresenceRules(element: $0) }
+        } else if auid == PIDFManipulationUsage.auid, path == "index" {
+            self.presencePolicy.permanentStateByOwner[owner] = element.flatMap { try? PIDFDocument(element: $0) }
+        }
+    }
+
+    /// The decision for a watcher of `resource`: nil when the presentity has no rules (the
+    /// default policy applies). A watcher the rules do not mention waits for confirmation
+    /// (or is refused under `--default-policy block`): a user with rules is never exposed by
+    /// the server's default.
+    func presenceDecision(resource: String, watcher: String, authenticated: Bool) -> (SubscriptionAuthorization, PresenceTransformations)? {
+        guard let rules = self.presencePolicy.rulesByOwner[resource] else { return nil }
+        let decision = PresenceAuthorization.evaluate(
+            rules: rules, watcher: WatcherIdentity(uri: watcher, authenticated: authenticated),
+            now: Date(timeIntervalSince1970: TimeInterval(self.wallClock())),
+            resolveList: { anchor in self.resolveExternalList(anchor, depth: 0) })
+        let authorization: SubscriptionAuthorization
+        switch decision.subHandling {
+        case .allow?: authorization = .allow
+        case .politeBlock?: authorization = .politeBlock
+        case .confirm?: authorization = .pending
+        case .block?: authorization = .reject
+        case nil: authorization = self.configuration.defaultPolicy == .block ? .reject : .pending
+        }
+        return (authorization, decision.transformations)
+    }
+
+    /// Re-evaluates every presence watcher of `owner` against her current rules (RFC 5025 §5:
+    /// a rule change applies to existing subscriptions): approved watchers get an active NOTIFY
+    /// with state, blocked ones are terminated, and winfo reports why.
+    func reauthorizeWatchers(of owner: String) {
+        let key = Self.resourceKey(EventPackage.presence.name, owner)
+        for id in self.subscriptionsByResource[key] ?? [] {
+            guard let subscription = self.subscriptions[id], subscription.machine.status != .terminated,
+                subscription.record.watcher != owner
+            else { continue }
+            let decision = self.presenceDecision(
+                resource: owner, watcher: subscription.record.watcher, authenticated: subscription.watcherAuthenticated)
+            let authorization = decision?.0 ?? self.configuration.defaultPolicy.authorization
+            let transformations = decision?.1
+            let previous = subscription.machine.authorization
+            let filterChanged = subscription.transformations != transformations
+            subscription.transformations = transformations
+            if authorization != previous {
+                subscription.lastWatcherEvent = Self.watcherEvent(from: previous, to: authorization)
+                self.apply(subscription.machine.authorizationChanged(authorization, now: self.instant), to: subscription, transaction: nil)
+                self.watcherChanged(subscription)
+            } else if filterChanged, authorization == .allow {
+                self.apply(subscription.machine.stateChanged(now: self.instant), to: subscription, transaction: nil)
+            }
+        }
+    }
+
+    /// RFC 3857 §3.5.1's event for a watcher whose authorization changed.
+    static func watcherEvent(from old: SubscriptionAuthorization, to new: SubscriptionAuthorization) -> WatcherInfoDocument.Event {
+        switch new {
+        case .allow, .politeBlock: return .approved
+        case .reject: return .rejected
+        case .pending: return old == .pending ? .subscribe : .deactivated
+        }
+    }
+
+    /// The member URIs of a list an `external-list` anchor points to, resolved in this server's
+    /// own resource-lists documents whatever scheme, host and port the anchor names (nothing is
+    /// fetched from elsewhere). Nested `external` and `entry-ref` references are followed a few
+    /// levels deep; nil when the anchor does not name a list here.
+    func resolveExternalList(_ anchor: String, depth: Int) -> Set<String>? {
+        guard depth < 4, let (uri, list) = self.listElement(at: anchor) else { return nil }
+        var members = Set<String>()
+        self.collectMembers(of: list, documentURI: uri, depth: depth, into: &members)
+        return members
+    }
+
+    private func collectMembers(of list: XMLElement, documentURI: XCAPURI, depth: Int, into members: inout Set<String>) {
+        let namespace = ResourceListsUsage.namespace
+        for child in list.childElements where child.name.namespace == namespace {
+            switch child.name.local {
+            case "entry":
+                if let entry = child.attribute("uri") { members.insert(Self.canonicalMember(entry)) }
+            case "list":
+                self.collectMembers(of: child, documentURI: documentURI, depth: depth, into: &members)
+            case "external":
+                if let anchor = child.attribute("anchor"), let nested = self.resolveExternalList(anchor, depth: depth + 1) {
+                    members.formUnion(nested)
+                }
+            case "entry-ref":
+                // RFC 4826 §3.2: `ref` is relative to the XCAP root and selects an entry.
+                if let ref = child.attribute("ref"), depth < 3, let (_, entry) = self.listElement(at: "/" + ref),
+                    let target = entry.attribute("uri")
+                {
+                    members.insert(Self.canonicalMember(target))
+                }
+            default:
+                continue
+            }
+        }
+    }
+
+    /// The element an XCAP URI (absolute or a path) selects in a cached resource-lists document.
+    private func listElement(at reference: String) -> (XCAPURI, XMLElement)? {
+        var path = reference
+        if let scheme = path.range(of: "://") {
+            let rest = path[scheme.upperBound...]
+            path = rest.firstIndex(of: "/").map { String(rest[$0...]) } ?? "/"
+        }
+        var query: String?
+        if let mark = path.firstIndex(of: "?") {
+            query = String(path[path.index(after: mark)...])
+            path = String(path[..<mark])
+        }
+        guard let uri = try? XCAPURI.parse(path: path, query: query, xcapRoot: self.configuration.xcapRoot),
+            uri.auid == ResourceListsUsage.auid, let selectorText = uri.nodeSelector,
+            let document = self.presencePolicy.documents[
+                PresencePolicyCache.key(auid: uri.auid, owner: uri.xui.map(Self.xcapOwner) ?? "", path: uri.documentName)],
+            let selector = try? XCAPNodeSelector.parse(selectorText, namespaceBindings: uri.namespaceBindings, defaultNamespace: ResourceListsUsage.namespace),
+            case .element(let path)? = selector.select(in: document), let element = document.element(at: path)
+        else { return nil }
+        return (uri, element)
+    }
+
+    /// The store's owner key for an XCAP user id: a SIP URI's address-of-record (the same key
+    /// the SIP side uses, so `Test-rcs.com` and `test-rcs.com` are one user), else the XUI
+    /// with scheme and host lowercased.
+    public static func xcapOwner(_ xui: String) -> String {
+        if let uri = try? SIPURI(parsing: xui), uri.isSIP { return uri.addressOfRecord }
+        return XCAPUserKey.normalize(xui)
+    }
+
+    /// List entries compare with watcher AORs: SIP URIs by address-of-record.
+    static func canonicalMember(_ uri: String) -> String {
+        if let parsed = try? SIPURI(parsing: uri), parsed.isSIP { return parsed.addressOfRecord }
+        return uri
+    }
+}
