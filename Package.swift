@@ -71,7 +71,7 @@ let package = Package(
         .target(
             name: "HeraldHTTP",
             dependencies: [
-                "HeraldEngine", "HeraldStore", "SIPProtocol",
+                "HeraldEngine", "HeraldStore", "SIPProtocol", "XCAPCore", "PresenceDocuments",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

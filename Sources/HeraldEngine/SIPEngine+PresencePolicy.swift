@@ -61,14 +61,21 @@ extension SIPEngine {
         self.presencePolicy.documents[key] = element
         if PresencePolicyCache.presRulesUsages.contains(auid) {
             // The OMA usage and the IETF one hold the same document type; the OMA one wins when
-            // both exist (RCS clients write it, seed 001).
-            let documents = [PresRulesUsage.omaAUID, PresRulesUsage.ietfAUID].compactMap {
-                self.presencePolicy.documents[PresencePolicyCache.key(auid: $0, owner: owner, path: "index")]
-            }
-            self.presencePolicy.rulesByOwner[owner] = documents.first.flatMap { try? PresenceRules(element: $0) }
-        } else if auid == PIDFManipulationUsage.auid, path == "index" {
-            self.presencePolicy.permanentStateByOwner[owner] = element.flatMap { try? PIDFDocument(element: $0) }
+            // both exist (RCS clients write it, seed 001, under the name `pres-rules`).
+            let document = [PresRulesUsage.omaAUID, PresRulesUsage.ietfAUID].lazy.compactMap { self.ownerDocument(auid: $0, owner: owner) }.first
+            self.presencePolicy.rulesByOwner[owner] = document.flatMap { try? PresenceRules(element: $0) }
+        } else if auid == PIDFManipulationUsage.auid {
+            self.presencePolicy.permanentStateByOwner[owner] =
+                self.ownerDocument(auid: auid, owner: owner).flatMap { try? PIDFDocument(element: $0) }
         }
+    }
+
+    /// The owner's document of a usage that keeps one per user: `index` (RFC 4825 §7.1's
+    /// convention), else the first by name (OMA clients name theirs, e.g. `perm-presence`).
+    private func ownerDocument(auid: String, owner: String) -> XMLElement? {
+        let prefix = auid + "|" + owner + "|"
+        if let index = self.presencePolicy.documents[prefix + "index"] { return index }
+        return self.presencePolicy.documents.filter { $0.key.hasPrefix(prefix) }.min { $0.key < $1.key }?.value
     }
 
     /// The decision for a watcher of `resource`: nil when the presentity has no rules (the

@@ -9,10 +9,11 @@ public enum HeraldHTTPApplication {
     /// - Parameter isHealthy: true while listeners and store are up.
     public static func make(
         host: String, port: Int, logger: Logger, engine: SIPEngine, store: any HeraldStore, authentication: HTTPAuthentication,
-        isHealthy: @escaping @Sendable () async -> Bool
+        xcapRoot: String = "/", isHealthy: @escaping @Sendable () async -> Bool
     ) -> some ApplicationProtocol {
         let router = Router(context: HeraldRequestContext.self)
         ForwardingAPI.register(on: router, store: store, authentication: authentication)
+        XCAPService(store: store, engine: engine, authentication: authentication, xcapRoot: xcapRoot).register(on: router)
         // RFC 3842 state from a voicemail system: the body is an application/simple-message-summary.
         router.post("api/mwi/:aor") { request, context -> Response in
             let aor = try context.parameters.require("aor")

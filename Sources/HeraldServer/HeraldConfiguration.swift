@@ -27,6 +27,8 @@ public struct HeraldConfiguration: Sendable {
     public var trustedHosts: [String] = []
     /// Static routes to other domains (`domain=sip:ip:port`), RFC 3261 §16.6 step 7 without DNS.
     public var routes = StaticRouteTable()
+    /// The XCAP root path on the HTTP port (RFC 4825 §6.1).
+    public var xcapRoot = "/"
 
     public init() {}
 
@@ -46,6 +48,7 @@ public struct HeraldConfiguration: Sendable {
         var default_policy: String?
         var trusted_hosts: [String]?
         var routes: [String: String]?
+        var xcap_root: String?
     }
 
     /// Applies a YAML config file over the current values.
@@ -75,7 +78,15 @@ public struct HeraldConfiguration: Sendable {
         if let timeout = file.tcp_idle_timeout { try self.setIdleTimeout(timeout) }
         if let policy = file.default_policy { try self.setDefaultPolicy(policy) }
         if let hosts = file.trusted_hosts { try self.setTrustedHosts(hosts) }
+        if let root = file.xcap_root { try self.setXCAPRoot(root) }
         if let routes = file.routes { try self.setRoutes(routes.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }) }
+    }
+
+    public mutating func setXCAPRoot(_ root: String) throws(ConfigurationError) {
+        guard root.hasPrefix("/"), !root.contains("~~"), !root.contains("?"), !root.contains(" ") else {
+            throw .invalidValue("xcap-root", "'\(root)': expected an absolute path such as / or /xcap-root")
+        }
+        self.xcapRoot = root
     }
 
     /// Each route is `domain=next-hop`; the next hop must be an IP address: Herald resolves no

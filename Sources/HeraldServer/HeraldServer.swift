@@ -31,7 +31,7 @@ public final class HeraldServer: Service, Sendable {
                 domains: configuration.domains, listenAddresses: configuration.listeners.map(\.host), authMode: configuration.authMode,
                 limits: SIPParserLimits(maxMessageSize: configuration.maxMessageSize, maxHeaderCount: configuration.maxHeaders),
                 serverName: "Herald/\(HeraldVersion.current)", defaultPolicy: configuration.defaultPolicy,
-                trustedHosts: configuration.trustedHosts, routes: configuration.routes),
+                trustedHosts: configuration.trustedHosts, routes: configuration.routes, xcapRoot: configuration.xcapRoot),
             loop: engineLoop, sink: sink, store: store, logger: logger)
         let transports = try SIPTransportManager(
             configuration: SIPTransportConfiguration(
@@ -126,7 +126,7 @@ public enum HeraldRunner {
             authentication: HTTPAuthentication(
                 store: store, domains: configuration.domains, trustedHosts: Set(configuration.trustedHosts.map { $0.lowercased() }),
                 authMode: configuration.authMode),
-            isHealthy: { server.isHealthy })
+            xcapRoot: configuration.xcapRoot, isHealthy: { server.isHealthy })
         let services = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [

@@ -79,6 +79,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("route"), help: "Static route to another domain: DOMAIN=sip:IP[:PORT][;transport=tcp] (repeatable; * for all).")
     var routes: [String] = []
 
+    @Option(name: .customLong("xcap-root"), help: "XCAP root path on the HTTP port (default /).")
+    var xcapRoot: String?
+
     func resolvedConfiguration() throws -> HeraldConfiguration {
         var configuration = try self.store.configuration()
         if !self.domains.isEmpty { try configuration.setDomains(self.domains) }
@@ -94,6 +97,7 @@ struct Serve: AsyncParsableCommand {
         if let policy = self.defaultPolicy { try configuration.setDefaultPolicy(policy) }
         if !self.trustedHosts.isEmpty { try configuration.setTrustedHosts(self.trustedHosts) }
         if !self.routes.isEmpty { try configuration.setRoutes(self.routes) }
+        if let root = self.xcapRoot { try configuration.setXCAPRoot(root) }
         return configuration
     }
 
