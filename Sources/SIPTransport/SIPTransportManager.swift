@@ -113,7 +113,7 @@ public final class SIPTransportManager: OutboundSink, @unchecked Sendable {
         try await ServerBootstrap(group: self.group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 256)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
                     try self.configureStreamPipeline(channel, transport: spec.transport, isServer: true)
@@ -209,7 +209,7 @@ public final class SIPTransportManager: OutboundSink, @unchecked Sendable {
         }
         // RFC 3261 §18.2.2: when the connection is gone, open a new one to the same peer.
         let connect = ClientBootstrap(group: self.group)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .connectTimeout(.seconds(5))
             .channelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
