@@ -29,10 +29,15 @@ extension SIPEngine {
             let request = self.notifyRequest(subscription, state: state, cseq: cseq, body: body)
             let branch = request.1
             self.statistics.notifiesSent += 1
+            if withState, let since = subscription.stateChangedAt {
+                subscription.stateChangedAt = nil
+                self.metrics.publishToNotify.recordNanoseconds(Int64(clamping: self.now().uptimeNanoseconds &- since.uptimeNanoseconds))
+            }
             self.sendRequest(request.0, branch: branch, to: subscription.destination) { [weak self] response in
                 guard let self else { return }
                 let retryAfter = response?.headers[SIPHeaderName(.retryAfter)].flatMap { Int($0.prefix { $0.isNumber }) }
                 if response.map({ $0.statusCode >= 300 }) ?? true { self.statistics.notifiesFailed += 1 }
+                self.metrics.notifyCompleted(status: response?.statusCode)
                 let actions = subscription.machine.notifyCompleted(statusCode: response?.statusCode, retryAfter: retryAfter, now: self.instant)
                 self.apply(actions, to: subscription, transaction: nil)
                 if subscription.machine.status == .terminated, state.status != .terminated { self.watcherChanged(subscription) }
@@ -217,8 +222,10 @@ extension SIPEngine {
     /// The published state of `resource` changed: notify its watchers.
     func resourceStateChanged(event: String, resource: String) {
         self.stateDocuments[Self.resourceKey(event, resource)] = nil
+        let now = self.now()
         for id in self.subscriptionsByResource[Self.resourceKey(event, resource)] ?? [] {
             guard let subscription = self.subscriptions[id] else { continue }
+            if subscription.stateChangedAt == nil { subscription.stateChangedAt = now }
             self.apply(subscription.machine.stateChanged(now: self.instant), to: subscription, transaction: nil)
         }
     }

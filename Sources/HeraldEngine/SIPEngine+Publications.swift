@@ -110,6 +110,7 @@ extension SIPEngine {
                     (SIPHeaderName(.sipETag), record.entityTag), (SIPHeaderName(.expires), String(granted)),
                 ])
                 self.statistics.publications += 1
+                self.metrics.publications.increment()
                 if changed { self.resourceStateChanged(event: event, resource: resource) }
             case .success(.removed(let tag)):
                 self.unindexPublication(event: event, resource: resource, entityTag: tag)

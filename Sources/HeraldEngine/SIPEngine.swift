@@ -53,6 +53,7 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
     var publicationSequence: Int64 = 0
     var presencePolicy = PresencePolicyCache()
     public internal(set) var statistics = EngineStatistics()
+    let metrics = EngineMetrics()
 
     public init(
         configuration: EngineConfiguration, loop: any EventLoop, sink: any OutboundSink, store: any HeraldStore, logger: Logger,
@@ -161,6 +162,7 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
 
     private func handle(_ incoming: SIPRequest, packet: InboundPacket) {
         self.statistics.requestsReceived += 1
+        self.metrics.requestReceived(incoming.method)
         var request = incoming
         // §16.4: a strict router before us put our Record-Route URI (it has `lr`) in the
         // Request-URI; the real target is the last Route value.
@@ -390,6 +392,7 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
             entry.machine = .nonInvite(machine)
         }
         self.statistics.responsesSent += 1
+        self.metrics.responseSent(status: status)
         self.apply(actions, to: entry)
     }
 

@@ -9,7 +9,8 @@ public enum HeraldHTTPApplication {
     /// - Parameter isHealthy: true while listeners and store are up.
     public static func make(
         host: String, port: Int, logger: Logger, engine: SIPEngine, store: any HeraldStore, authentication: HTTPAuthentication,
-        xcapRoot: String = "/", isHealthy: @escaping @Sendable () async -> Bool
+        xcapRoot: String = "/", isHealthy: @escaping @Sendable () async -> Bool,
+        metrics: (@Sendable () async -> [UInt8])? = nil
     ) -> some ApplicationProtocol {
         let router = Router(context: HeraldRequestContext.self)
         ForwardingAPI.register(on: router, store: store, authentication: authentication)
@@ -28,6 +29,14 @@ public enum HeraldHTTPApplication {
             return Response(
                 status: HTTPResponse.Status(code: status), headers: [.contentType: "text/plain"],
                 body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+        }
+        if let metrics {
+            // Prometheus text exposition format 0.0.4.
+            router.get("metrics") { _, _ -> Response in
+                Response(
+                    status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                    body: ResponseBody(byteBuffer: ByteBuffer(bytes: await metrics())))
+            }
         }
         router.get("healthz") { _, _ -> Response in
             let healthy = await isHealthy()

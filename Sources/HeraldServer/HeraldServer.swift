@@ -105,6 +105,7 @@ public enum HeraldVersion {
 /// Runs `herald serve` until SIGINT or SIGTERM.
 public enum HeraldRunner {
     public static func serve(configuration: HeraldConfiguration, logger: Logger) async throws {
+        let metrics = HeraldMetrics.bootstrap()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let store: any HeraldStore
         do {
@@ -126,7 +127,8 @@ public enum HeraldRunner {
             authentication: HTTPAuthentication(
                 store: store, domains: configuration.domains, trustedHosts: Set(configuration.trustedHosts.map { $0.lowercased() }),
                 authMode: configuration.authMode),
-            xcapRoot: configuration.xcapRoot, isHealthy: { server.isHealthy })
+            xcapRoot: configuration.xcapRoot, isHealthy: { server.isHealthy },
+            metrics: { await metrics.render(engine: server.engine, transports: server.transports, store: store) })
         let services = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [

@@ -1,4 +1,6 @@
+import Dispatch
 import HeraldStore
+import Metrics
 import SQLiteNIO
 
 /// Group commit: writes that arrive while a commit is running wait and are committed together
@@ -11,6 +13,11 @@ struct PendingWrite: Sendable {
 }
 
 extension SQLiteHeraldStore {
+    /// Time from BEGIN to COMMIT of one group (the fsync included).
+    static let commitTimer = Metrics.Timer(label: "herald_store_commit_seconds")
+    /// Writes acknowledged by one commit.
+    static let batchSize = Recorder(label: "herald_store_commit_batch_size", aggregate: true)
+
     /// Applies `statements` atomically and durably; returns once they are committed.
     func write(_ statements: [(String, [SQLiteData])]) async throws {
         try await withCheckedThrowingContinuation { continuation in
@@ -31,6 +38,7 @@ extension SQLiteHeraldStore {
             self.pendingWrites.removeAll()
             var results = [Result<Void, any Error>](repeating: .success(()), count: batch.count)
             await self.lock.acquire()
+            let started = DispatchTime.now().uptimeNanoseconds
             do {
                 _ = try await self.connection.query("BEGIN IMMEDIATE")
                 for (index, write) in batch.enumerated() {
@@ -49,6 +57,8 @@ extension SQLiteHeraldStore {
                 _ = try? await self.connection.query("ROLLBACK")
                 results = Array(repeating: .failure(error), count: batch.count)
             }
+            Self.commitTimer.recordNanoseconds(Int64(clamping: DispatchTime.now().uptimeNanoseconds &- started))
+            Self.batchSize.record(batch.count)
             await self.lock.release()
             for (write, result) in zip(batch, results) { write.continuation.resume(with: result) }
         }

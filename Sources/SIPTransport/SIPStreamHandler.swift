@@ -1,3 +1,4 @@
+import Metrics
 import NIOCore
 import SIPCore
 
@@ -99,5 +100,8 @@ final class SIPDatagramHandler: ChannelInboundHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // ICMP errors and oversized datagrams surface here; a datagram socket stays open.
+        Self.receiveErrors.increment()
     }
+
+    static let receiveErrors = Counter(label: "herald_udp_receive_errors_total")
 }

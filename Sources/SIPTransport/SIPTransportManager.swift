@@ -151,6 +151,11 @@ public final class SIPTransportManager: OutboundSink, @unchecked Sendable {
 
     public var openConnectionCount: Int { self.connections.withLockedValue { $0.byID.count } }
 
+    /// Open connections of one transport (TCP or TLS).
+    public func openConnectionCount(_ transport: SIPTransportKind) -> Int {
+        self.connections.withLockedValue { table in table.byID.values.filter { $0.0 == transport }.count }
+    }
+
     // MARK: OutboundSink
 
     public func send(_ bytes: [UInt8], to destination: SIPDestination, completion: (@Sendable (Result<Void, any Error>) -> Void)?) {

@@ -29,6 +29,8 @@ final class SubscriptionEntry: @unchecked Sendable {
     /// The watcher's identity was established (digest, a trusted host, or `--auth none`), so
     /// identity conditions may match it (RFC 4745 §7.1).
     var watcherAuthenticated = true
+    /// The earliest state change not yet carried by a NOTIFY (the publish-to-notify metric).
+    var stateChangedAt: NIODeadline?
 
     init(record: SubscriptionRecord, machine: NotifierSubscription, package: EventPackage, destination: SIPDestination, localCSeq: UInt32) {
         self.record = record
