@@ -2,6 +2,7 @@ import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import HeraldLoadKit
 import SIPCore
 
 /// PUBLISH→NOTIFY fan-out: P presentities with W watchers each; PUBLISH (modify) at a constant
@@ -26,7 +27,7 @@ final class FanoutScenario: @unchecked Sendable {
     var firstNotifies = Set<String>()
     var entityTags: [Int: String] = [:]
     var inFlightPublish: [String: (presentity: Int, sent: UInt64)] = [:]
-    var latencies = LatencyRecorder()
+    var latencies = LatencyHistogram()
     var notifies = 0
     var publishSent = 0
     var publishOK = 0

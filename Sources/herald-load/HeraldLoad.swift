@@ -2,13 +2,135 @@ import ArgumentParser
 import Foundation
 import NIOCore
 import NIOPosix
+import HeraldLoadKit
 
 @main
 struct HeraldLoad: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "herald-load",
         abstract: "Loads a SIP presence server on loopback and measures it.",
-        subcommands: [Fanout.self])
+        subcommands: [Register.self, Publish.self, Subscribe.self, Fanout.self, Mixed.self])
+}
+
+/// Options every request scenario shares.
+struct CommonOptions: ParsableArguments {
+    @Option(help: "Server address (loopback only).") var target = "127.0.0.1:5060"
+    @Option(help: "udp or tcp.") var transport = "udp"
+    @Option(help: "Domain of the load users.") var domain = "example.com"
+    @Option(help: "Requests per second offered (open loop).") var rate = 100.0
+    @Option(help: "Seconds of sending (at most 600).") var duration = 10.0
+    @Option(help: "Send at most this many requests.") var count: Int?
+    @Option(help: "Password of every load user: answers 401/407 challenges with digest.") var password: String?
+    @Option(help: "Write the summary as JSON to this file.") var json: String?
+    @Option(help: "Seconds to wait for answers after sending ends (at most 60).") var drain = 10.0
+
+    func validatedTarget() throws -> (SocketAddress, LoadTransport.Kind) {
+        guard let colon = self.target.lastIndex(of: ":"), let port = Int(self.target[self.target.index(after: colon)...]) else {
+            throw ValidationError("--target must be HOST:PORT")
+        }
+        let host = String(self.target[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        let address = try SocketAddress(ipAddress: host, port: port)
+        guard LoadTransport.isLoopback(address) else { throw ValidationError("herald-load only targets loopback addresses") }
+        guard let kind = LoadTransport.Kind(rawValue: self.transport.lowercased()) else { throw ValidationError("--transport is udp or tcp") }
+        guard self.duration > 0, self.duration <= 600, self.rate > 0, self.rate <= 200_000, self.drain >= 0, self.drain <= 60 else {
+            throw ValidationError("runs are bounded: 0 < duration ≤ 600 s, 0 < rate ≤ 200000/s, drain ≤ 60 s")
+        }
+        return (address, kind)
+    }
+}
+
+/// Runs request workloads side by side (one socket each), prints a progress line a second and
+/// the summaries at the end.
+func runLoads(_ options: CommonOptions, _ workloads: [(any LoadWorkload, Double)]) async throws {
+    let (target, kind) = try options.validatedTarget()
+    let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    let loop = group.next()
+    var opened: [RequestLoad] = []
+    for (workload, share) in workloads {
+        let transport = try await LoadTransport.open(kind: kind, target: target, loop: loop)
+        opened.append(RequestLoad(
+            workload: workload, transport: transport, rate: options.rate * share, duration: options.duration,
+            maxRequests: options.count.map { max(1, Int((Double($0) * share).rounded())) },
+            credentials: options.password.map(DigestCredentials.init(password:))))
+    }
+    let loads = opened
+    for load in loads { load.start() }
+    let deadline = Date().addingTimeInterval(options.duration + options.drain)
+    var elapsed = 0
+    while Date() < deadline {
+        try await Task.sleep(for: .seconds(1))
+        elapsed += 1
+        let seconds = elapsed
+        let (lines, finished) = try await loop.submit {
+            (loads.map { "[\($0.workload.name)] " + $0.summary.progressLine(elapsed: seconds, inFlight: $0.inFlight) },
+             loads.allSatisfy(\.isFinished))
+        }.get()
+        FileHandle.standardError.write(Data((lines.joined(separator: "  ") + "\n").utf8))
+        if finished { break }
+    }
+    let summaries = try await loop.submit { loads.map { $0.finalSummary() } }.get()
+    for summary in summaries { print(summary.table + "\n") }
+    if let json = options.json {
+        let objects = try summaries.map { try JSONSerialization.jsonObject(with: $0.json()) }
+        let data = try JSONSerialization.data(withJSONObject: objects.count == 1 ? objects[0] : objects, options: [.prettyPrinted, .sortedKeys])
+        try data.write(to: URL(fileURLWithPath: json))
+    }
+    for load in loads { await load.transport.close() }
+    try await group.shutdownGracefully()
+}
+
+struct Register: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "N users refresh their registrations at a constant rate.")
+    @OptionGroup var options: CommonOptions
+    @Option(help: "Number of users (load-u0 … load-uN-1).") var users = 100
+
+    func run() async throws {
+        try await runLoads(self.options, [(RegisterWorkload(users: self.users, domain: self.options.domain), 1)])
+    }
+}
+
+struct Publish: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "N presentities PUBLISH at a constant rate: initial, then refresh or modify.")
+    @OptionGroup var options: CommonOptions
+    @Option(help: "Number of presentities (load-p0 …).") var presentities = 100
+    @Option(name: .customLong("modify-ratio"), help: "Share of later PUBLISHes that change the state (the rest refresh).") var modifyRatio = 0.5
+
+    func run() async throws {
+        try await runLoads(
+            self.options, [(PublishWorkload(presentities: self.presentities, domain: self.options.domain, modifyRatio: self.modifyRatio), 1)])
+    }
+}
+
+struct Subscribe: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Open N presence subscriptions at a constant rate and hold them, answering NOTIFYs.")
+    @OptionGroup var options: CommonOptions
+    @Option(help: "Subscriptions to open (load-w0 …).") var subscriptions = 1000
+    @Option(help: "Presentities they watch (load-p0 …).") var presentities = 100
+    @Option(help: "Expires of each subscription.") var expires = 600
+
+    func run() async throws {
+        var options = self.options
+        if options.count == nil { options.count = self.subscriptions }
+        try await runLoads(
+            options,
+            [(SubscribeWorkload(subscriptions: self.subscriptions, presentities: self.presentities, domain: options.domain, expires: self.expires), 1)])
+    }
+}
+
+struct Mixed: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "register, publish and subscribe together: 20 % REGISTER, 50 % PUBLISH, 30 % SUBSCRIBE of --rate.")
+    @OptionGroup var options: CommonOptions
+    @Option(help: "Users, presentities and watchers of each kind.") var population = 100
+
+    func run() async throws {
+        let domain = self.options.domain
+        try await runLoads(self.options, [
+            (RegisterWorkload(users: self.population, domain: domain), 0.2),
+            (PublishWorkload(presentities: self.population, domain: domain), 0.5),
+            (SubscribeWorkload(subscriptions: Int.max / 4, presentities: self.population, domain: domain), 0.3),
+        ])
+    }
 }
 
 struct Fanout: AsyncParsableCommand {

@@ -1,0 +1,34 @@
+import Foundation
+import SIPProtocol
+
+/// Answers a 401/407 challenge (RFC 7616, qop=auth): the Authorization or Proxy-Authorization
+/// value for `method` to `uri` as `username`, preferring SHA-256 when offered.
+public struct DigestCredentials: Sendable {
+    public var password: String
+
+    public init(password: String) {
+        self.password = password
+    }
+
+    public func authorization(
+        challenges: [String], username: String, method: String, uri: String, cnonce: String, nonceCount: Int = 1
+    ) -> String? {
+        let parsed = challenges.compactMap { try? DigestAuthParameters(parsing: $0) }.filter { $0.scheme.lowercased() == "digest" }
+        guard
+            let challenge = parsed.first(where: { ($0["algorithm"] ?? "MD5").uppercased() == "SHA-256" }) ?? parsed.first,
+            let realm = challenge["realm"], let nonce = challenge["nonce"]
+        else { return nil }
+        let algorithm: DigestAuthenticator.Algorithm = (challenge["algorithm"] ?? "MD5").uppercased() == "SHA-256" ? .sha256 : .md5
+        let ha1 = algorithm == .sha256
+            ? DigestHA1.sha256(username: username, realm: realm, password: self.password)
+            : DigestHA1.md5(username: username, realm: realm, password: self.password)
+        let nc = String(format: "%08x", nonceCount)
+        let qop = challenge["qop"].map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.contains("auth") } ?? false
+        let response = DigestAuthenticator.response(
+            ha1: ha1, nonce: nonce, qop: qop ? (nc: nc, cnonce: cnonce) : nil, method: method, uri: uri, algorithm: algorithm)
+        var value = "Digest username=\"\(username)\", realm=\"\(realm)\", nonce=\"\(nonce)\", uri=\"\(uri)\", response=\"\(response)\", algorithm=\(algorithm.rawValue)"
+        if qop { value += ", qop=auth, nc=\(nc), cnonce=\"\(cnonce)\"" }
+        if let opaque = challenge["opaque"] { value += ", opaque=\"\(opaque)\"" }
+        return value
+    }
+}

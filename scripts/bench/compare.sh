@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# Herald next to Kamailio under the same load (issue 6). Installs Kamailio with its presence
+# modules and SIPp from Debian when missing, builds release binaries, and inside a network
+# namespace with only loopback runs each server pinned to CPU 1 with the load on CPU 0:
+# herald-load's publish, subscribe and fanout scenarios at increasing rates, then SIPp's
+# scenarios from ../shared/peers/sipp as a second, independent tool. Prints a markdown report
+# (also written to $OUT/report.md). Never part of the test suite.
+#
+#   scripts/bench/compare.sh            # everything
+#   SKIP_BUILD=1 SCENARIOS="publish" PUBLISH_RATES="2000 4000" scripts/bench/compare.sh
+#
+# Pass criterion of one step: < 0.1 % failed requests and p99 < 50 ms.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$(pwd)
+SHARED=${HERALD_SHARED:-$ROOT/../shared}
+OUT=${OUT:-/tmp/herald-compare}
+DURATION=${DURATION:-10}
+SCENARIOS=${SCENARIOS:-"publish subscribe fanout"}
+PUBLISH_RATES=${PUBLISH_RATES:-"1000 2000 3000 4000 6000 8000 12000 16000"}
+SUBSCRIBE_RATES=${SUBSCRIBE_RATES:-"250 500 1000 1500 2000 3000 4000 6000"}
+FANOUT_RATES=${FANOUT_RATES:-"100 200 400 600 800 1200 1600"}
+SIPP=${SIPP:-1}
+
+if [ -z "${IN_NETNS:-}" ]; then
+    missing=()
+    command -v kamailio >/dev/null || missing+=(kamailio kamailio-presence-modules kamailio-sqlite-modules kamailio-xml-modules kamailio-utils-modules)
+    command -v sqlite3 >/dev/null || missing+=(sqlite3)
+    command -v sipp >/dev/null || missing+=(sip-tester)
+    command -v taskset >/dev/null || missing+=(util-linux)
+    if [ ${#missing[@]} -gt 0 ]; then
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+    if [ -z "${SKIP_BUILD:-}" ]; then
+        swift build -c release --product herald
+        swift build -c release --product herald-load
+    fi
+    mkdir -p "$OUT"
+    exec unshare -n env IN_NETNS=1 bash "$0" "$@"
+fi
+
+ip link set lo up
+BIN=$(swift build -c release --show-bin-path)
+KAM_PORT=5070
+HERALD_PORT=5080
+DATA=/dev/shm/herald-compare
+pids=()
+cleanup() {
+    [ -f /tmp/kamailio-peer/kamailio.pid ] && kill "$(cat /tmp/kamailio-peer/kamailio.pid)" 2>/dev/null || true
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+start_servers() {
+    cleanup
+    sleep 1
+    rm -rf "$DATA" && mkdir -p "$DATA"
+    # Both keep their state in SQLite on tmpfs (Kamailio waits for an fsync per PUBLISH on a disk).
+    "$SHARED/peers/kamailio/start.sh" --cpu 1 --children 1 >/dev/null
+    taskset -c 1 "$BIN/herald" serve --domain 127.0.0.1 --listen udp:127.0.0.1:$HERALD_PORT --listen tcp:127.0.0.1:$HERALD_PORT \
+        --http 127.0.0.1:8090 --data-dir "$DATA" --auth none --default-policy allow --log-level error &
+    pids=($!)
+    sleep 2
+}
+
+# load_step SERVER PORT SCENARIO RATE -> JSON file; prints "pass|fail rate completed/s p99"
+load_step() {
+    local server=$1 port=$2 scenario=$3 rate=$4 json="$OUT/$1-$3-$4.json"
+    case $scenario in
+        publish) taskset -c 0 "$BIN/herald-load" publish --target 127.0.0.1:$port --domain 127.0.0.1 --rate "$rate" \
+                    --duration "$DURATION" --presentities 2000 --json "$json" >/dev/null 2>"$json.log" || true ;;
+        subscribe) taskset -c 0 "$BIN/herald-load" subscribe --target 127.0.0.1:$port --domain 127.0.0.1 --rate "$rate" \
+                    --duration "$DURATION" --subscriptions $((rate * DURATION)) --presentities 1000 --expires 600 \
+                    --json "$json" >/dev/null 2>"$json.log" || true ;;
+        fanout) taskset -c 0 "$BIN/herald-load" fanout --target 127.0.0.1:$port --domain 127.0.0.1 --presentities 100 --watchers 10 \
+                    --rate "$rate" --duration "$DURATION" --settle 1 --json "$json" >/dev/null 2>"$json.log" || true ;;
+    esac
+    python3 - "$json" "$scenario" <<'PY'
+import json, sys
+path, scenario = sys.argv[1], sys.argv[2]
+try:
+    f = json.load(open(path))
+except Exception:
+    print("fail 0 0 -"); sys.exit()
+if scenario == "fanout":
+    sent = f.get("publish_sent_per_s", 0) * f.get("duration_s", 1)
+    ok = f.get("publish_ok_per_s", 0) * f.get("duration_s", 1)
+    failed = (sent - ok) / sent if sent else 1
+    rate = f.get("notify_per_s", 0)
+else:
+    failed = f.get("failure_ratio", 1)
+    rate = f.get("completed_per_s", 0)
+p99 = f.get("latency_p99_ms")
+good = failed < 0.001 and p99 is not None and p99 < 50
+print(("pass" if good else "fail"), f"{rate:.0f}", f"{failed:.4f}", "-" if p99 is None else f"{p99:.2f}")
+PY
+}
+
+# highest passing rate per server and scenario
+declare -A best best_p99
+report="$OUT/report.md"
+{
+    echo "## Herald vs Kamailio ($(date -u +%F), $(nproc) CPUs: servers on CPU 1, load on CPU 0, ${DURATION} s per step)"
+    echo
+    echo "| scenario | server | offered/s | completed/s | failed | p99 ms | pass |"
+    echo "|---|---|---|---|---|---|---|"
+} > "$report"
+for scenario in $SCENARIOS; do
+    case $scenario in publish) rates=$PUBLISH_RATES ;; subscribe) rates=$SUBSCRIBE_RATES ;; fanout) rates=$FANOUT_RATES ;; esac
+    for server in herald kamailio; do
+        port=$HERALD_PORT; [ $server = kamailio ] && port=$KAM_PORT
+        start_servers
+        for rate in $rates; do
+            read -r verdict done failed p99 < <(load_step $server $port $scenario $rate)
+            echo "| $scenario | $server | $rate | $done | $failed | $p99 | $verdict |" >> "$report"
+            echo "$scenario $server rate=$rate -> $verdict completed/s=$done failed=$failed p99=$p99 ms" >&2
+            if [ "$verdict" = pass ]; then best[$scenario-$server]=$rate; best_p99[$scenario-$server]=$p99; else break; fi
+        done
+    done
+done
+{
+    echo
+    echo "| scenario | Herald max rate | Kamailio max rate | Herald/Kamailio | Herald p99 ms | Kamailio p99 ms |"
+    echo "|---|---|---|---|---|---|"
+    for scenario in $SCENARIOS; do
+        h=${best[$scenario-herald]:-0}; k=${best[$scenario-kamailio]:-0}
+        ratio=$(python3 -c "print(f'{$h/$k:.2f}' if $k else 'n/a')")
+        echo "| $scenario | $h | $k | $ratio | ${best_p99[$scenario-herald]:--} | ${best_p99[$scenario-kamailio]:--} |"
+    done
+} >> "$report"
+
+if [ "$SIPP" = 1 ]; then
+    users=$OUT/users.csv
+    python3 "$SHARED/peers/sipp/gen_users.py" 200000 -o "$users" >/dev/null
+    {
+        echo
+        echo "### SIPp (second tool, ../shared/peers/sipp/bench.py)"
+        echo
+        echo '```'
+    } >> "$report"
+    for server in herald kamailio; do
+        port=$HERALD_PORT; [ $server = kamailio ] && port=$KAM_PORT
+        start_servers
+        pid=${pids[0]}; [ $server = kamailio ] && pid=$(cat /tmp/kamailio-peer/kamailio.pid)
+        for step in "publish ${SIPP_PUBLISH_RATE:-2000}" "subscribe ${SIPP_SUBSCRIBE_RATE:-800}"; do
+            read -r scenario rate <<< "$step"
+            echo "== $server $scenario $rate/s" >> "$report"
+            python3 "$SHARED/peers/sipp/bench.py" --scenario "$SHARED/peers/sipp/$scenario.xml" --rate "$rate" --duration "$DURATION" \
+                --server-pid "$pid" --inf "$users" --target 127.0.0.1:$port --outdir "$OUT/sipp-$server-$scenario-$rate" 2>&1 | tail -15 >> "$report" || true
+        done
+    done
+    echo '```' >> "$report"
+fi
+cat "$report"

@@ -1,0 +1,72 @@
+"""herald-load against Herald: every scenario briefly, small counts, UDP and TCP, digest
+credentials. Correctness only (every request answered, nothing failed); no timing asserted."""
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from heraldproc import herald_binary, run_cli, unavailable
+from sipclient import LOOPBACK
+
+
+def load_binary():
+    path = herald_binary().parent / "herald-load"
+    if not path.is_file():
+        unavailable(f"herald-load not found at {path} (swift build builds it)")
+    return path
+
+
+def run_load(h, tmp_path, scenario: str, *args: str, transport: str = "udp"):
+    out = tmp_path / f"{scenario}-{transport}.json"
+    port = h.udp_port if transport == "udp" else h.tcp_port
+    proc = subprocess.run(
+        [str(load_binary()), scenario, "--target", f"{LOOPBACK}:{port}", "--transport", transport, "--domain", "example.com",
+         "--duration", "1", "--drain", "5", "--json", str(out), *args],
+        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr
+    assert "t=1s" in proc.stderr, proc.stderr   # the live progress line
+    assert "completed_per_s" in proc.stdout      # the final table
+    return json.loads(out.read_text())
+
+
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+def test_each_scenario_completes_without_failures(herald_factory, tmp_path, transport):
+    h = herald_factory(domains=("example.com",), extra_args=["--default-policy", "allow"])
+    reg = run_load(h, tmp_path, "register", "--rate", "50", "--count", "30", "--users", "10", transport=transport)
+    assert reg["attempted"] == reg["completed"] > 0 and reg["failures"] == 0, reg
+    pub = run_load(h, tmp_path, "publish", "--rate", "50", "--count", "30", "--presentities", "5", transport=transport)
+    assert pub["completed"] == pub["attempted"] > 0 and pub["failures"] == 0, pub
+    assert pub["publish_refresh"] + pub["publish_modify"] > 0, pub
+    sub = run_load(h, tmp_path, "subscribe", "--rate", "50", "--subscriptions", "20", "--presentities", "5", transport=transport)
+    assert sub["completed"] == sub["attempted"] == 20 and sub["failures"] == 0, sub
+    assert sub["notifies"] >= 20 and sub["first_notify_p50_ms"] >= 0, sub
+    for name in ("latency_p50_ms", "latency_p90_ms", "latency_p99_ms", "latency_p999_ms", "latency_max_ms"):
+        assert name in sub
+    mixed = run_load(h, tmp_path, "mixed", "--rate", "60", "--count", "30", "--population", "5", transport=transport)
+    assert isinstance(mixed, list) and {m["scenario"] for m in mixed} == {"register", "publish", "subscribe"}
+    assert all(m["failures"] == 0 and m["completed"] == m["attempted"] for m in mixed), mixed
+    fan = subprocess.run(
+        [str(load_binary()), "fanout", "--target", f"{LOOPBACK}:{h.udp_port}", "--presentities", "2", "--watchers", "3",
+         "--rate", "20", "--duration", "1", "--settle", "0", "--json", str(tmp_path / "fanout.json")],
+        capture_output=True, text=True, timeout=90, stdin=subprocess.DEVNULL)
+    assert fan.returncode == 0, fan.stderr
+    figures = json.loads((tmp_path / "fanout.json").read_text())
+    assert figures["subscriptions"] == 6 and figures["failures"] == 0, figures
+
+
+def test_register_answers_digest_challenges(herald_factory, tmp_path):
+    h = herald_factory(domains=("example.com",), auth="digest")
+    for i in range(3):
+        assert run_cli("user", "add", f"load-u{i}@example.com", "--password", "loadpw", "--data-dir", str(h.data_dir)).returncode == 0
+    ok = run_load(h, tmp_path, "register", "--rate", "30", "--count", "9", "--users", "3", "--password", "loadpw")
+    assert ok["completed"] == 9 and ok["failures"] == 0, ok
+    wrong = run_load(h, tmp_path, "register", "--rate", "30", "--count", "3", "--users", "3", "--password", "nope")
+    assert wrong["completed"] == 0 and wrong.get("failed_401", 0) == 3, wrong
+
+
+def test_only_loopback_targets(tmp_path):
+    proc = subprocess.run([str(load_binary()), "publish", "--target", "192.0.2.1:5060", "--duration", "1"],
+                          capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+    assert proc.returncode != 0 and "loopback" in proc.stderr
