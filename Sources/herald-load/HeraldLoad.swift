@@ -23,6 +23,7 @@ struct CommonOptions: ParsableArguments {
     @Option(help: "Password of every load user: answers 401/407 challenges with digest.") var password: String?
     @Option(help: "Write the summary as JSON to this file.") var json: String?
     @Option(help: "Seconds to wait for answers after sending ends (at most 60).") var drain = 10.0
+    @Option(name: .customLong("server-pid"), help: "Report the server's resident memory before and after the run.") var serverPID: Int32?
 
     func validatedTarget() throws -> (SocketAddress, LoadTransport.Kind) {
         guard let colon = self.target.lastIndex(of: ":"), let port = Int(self.target[self.target.index(after: colon)...]) else {
@@ -54,6 +55,7 @@ func runLoads(_ options: CommonOptions, _ workloads: [(any LoadWorkload, Double)
             credentials: options.password.map(DigestCredentials.init(password:))))
     }
     let loads = opened
+    let memoryBefore = options.serverPID.flatMap(residentKiB)
     for load in loads { load.start() }
     let deadline = Date().addingTimeInterval(options.duration + options.drain)
     var elapsed = 0
@@ -68,7 +70,13 @@ func runLoads(_ options: CommonOptions, _ workloads: [(any LoadWorkload, Double)
         FileHandle.standardError.write(Data((lines.joined(separator: "  ") + "\n").utf8))
         if finished { break }
     }
-    let summaries = try await loop.submit { loads.map { $0.finalSummary() } }.get()
+    var summaries = try await loop.submit { loads.map { $0.finalSummary() } }.get()
+    if let before = memoryBefore, let after = options.serverPID.flatMap(residentKiB), !summaries.isEmpty {
+        summaries[0].extra["server_rss_kib_before"] = Double(before)
+        summaries[0].extra["server_rss_kib_after"] = Double(after)
+        let completed = summaries.reduce(0) { $0 + $1.completed }
+        if completed > 0 { summaries[0].extra["server_bytes_per_completed_request"] = Double(after - before) * 1024 / Double(completed) }
+    }
     for summary in summaries { print(summary.table + "\n") }
     if let json = options.json {
         let objects = try summaries.map { try JSONSerialization.jsonObject(with: $0.json()) }

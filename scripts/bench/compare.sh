@@ -17,9 +17,9 @@ SHARED=${HERALD_SHARED:-$ROOT/../shared}
 OUT=${OUT:-/tmp/herald-compare}
 DURATION=${DURATION:-10}
 SCENARIOS=${SCENARIOS:-"publish subscribe fanout"}
-PUBLISH_RATES=${PUBLISH_RATES:-"1000 2000 3000 4000 6000 8000 12000 16000"}
-SUBSCRIBE_RATES=${SUBSCRIBE_RATES:-"250 500 1000 1500 2000 3000 4000 6000"}
-FANOUT_RATES=${FANOUT_RATES:-"100 200 400 600 800 1200 1600"}
+PUBLISH_RATES=${PUBLISH_RATES:-"1000 2000 3000 3500 4000 5000 6000 8000"}
+SUBSCRIBE_RATES=${SUBSCRIBE_RATES:-"250 500 1000 1500 2000 3000 4000 5000 6000"}
+FANOUT_RATES=${FANOUT_RATES:-"100 200 400 600 800 1000 1200 1600"}
 SIPP=${SIPP:-1}
 
 if [ -z "${IN_NETNS:-}" ]; then
@@ -92,13 +92,16 @@ else:
     failed = f.get("failure_ratio", 1)
     rate = f.get("completed_per_s", 0)
 p99 = f.get("latency_p99_ms")
-good = failed < 0.001 and p99 is not None and p99 < 50
-print(("pass" if good else "fail"), f"{rate:.0f}", f"{failed:.4f}", "-" if p99 is None else f"{p99:.2f}")
+fast = p99 is not None and p99 < 50
+# pass: the criterion (< 0.1 % failed, p99 < 50 ms); loose: < 1 % failed (the
+# criterion of the Kamailio reference figures in ../shared/peers/sipp/README.md).
+verdict = "pass" if fast and failed < 0.001 else ("loose" if fast and failed < 0.01 else "fail")
+print(verdict, f"{rate:.0f}", f"{failed:.4f}", "-" if p99 is None else f"{p99:.2f}")
 PY
 }
 
 # highest passing rate per server and scenario
-declare -A best best_p99
+declare -A best best_p99 loose loose_p99
 report="$OUT/report.md"
 {
     echo "## Herald vs Kamailio ($(date -u +%F), $(nproc) CPUs: servers on CPU 1, load on CPU 0, ${DURATION} s per step)"
@@ -115,18 +118,23 @@ for scenario in $SCENARIOS; do
             read -r verdict done failed p99 < <(load_step $server $port $scenario $rate)
             echo "| $scenario | $server | $rate | $done | $failed | $p99 | $verdict |" >> "$report"
             echo "$scenario $server rate=$rate -> $verdict completed/s=$done failed=$failed p99=$p99 ms" >&2
-            if [ "$verdict" = pass ]; then best[$scenario-$server]=$rate; best_p99[$scenario-$server]=$p99; else break; fi
+            [ "$verdict" = fail ] && break
+            loose[$scenario-$server]=$rate; loose_p99[$scenario-$server]=$p99
+            if [ "$verdict" = pass ]; then best[$scenario-$server]=$rate; best_p99[$scenario-$server]=$p99; fi
         done
     done
 done
 {
     echo
-    echo "| scenario | Herald max rate | Kamailio max rate | Herald/Kamailio | Herald p99 ms | Kamailio p99 ms |"
-    echo "|---|---|---|---|---|---|"
+    echo "| scenario | criterion | Herald max rate | Kamailio max rate | Herald/Kamailio | Herald p99 ms | Kamailio p99 ms |"
+    echo "|---|---|---|---|---|---|---|"
     for scenario in $SCENARIOS; do
         h=${best[$scenario-herald]:-0}; k=${best[$scenario-kamailio]:-0}
+        ratio=$(python3 -c "print(f'{$h/$k:.2f}' if $k else ('∞ (Kamailio never passes)' if $h else 'n/a'))")
+        echo "| $scenario | < 0.1 % failed, p99 < 50 ms | $h | $k | $ratio | ${best_p99[$scenario-herald]:--} | ${best_p99[$scenario-kamailio]:--} |"
+        h=${loose[$scenario-herald]:-0}; k=${loose[$scenario-kamailio]:-0}
         ratio=$(python3 -c "print(f'{$h/$k:.2f}' if $k else 'n/a')")
-        echo "| $scenario | $h | $k | $ratio | ${best_p99[$scenario-herald]:--} | ${best_p99[$scenario-kamailio]:--} |"
+        echo "| $scenario | < 1 % failed, p99 < 50 ms | $h | $k | $ratio | ${loose_p99[$scenario-herald]:--} | ${loose_p99[$scenario-kamailio]:--} |"
     done
 } >> "$report"
 
