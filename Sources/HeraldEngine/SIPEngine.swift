@@ -390,6 +390,11 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
         case .nonInvite(var machine):
             actions = machine.responseSent(statusCode: status, now: self.instant).map(ServerTransactionAction.init)
             entry.machine = .nonInvite(machine)
+            if status >= 200, !entry.destination.transport.isReliable {
+                // Work that finishes after the answer (a store write, a NOTIFY) may still read
+                // the request for a moment; after a second only retransmissions are absorbed.
+                self.schedule(at: self.instant + .seconds(1)) { entry.releaseRequest() }
+            }
         }
         self.statistics.responsesSent += 1
         self.metrics.responseSent(status: status)
