@@ -87,10 +87,13 @@ extension SIPEngine {
         var resourceURI = uri
         resourceURI.parameters = []
         resourceURI.headers = []
+        // One string where the two are the same (the usual case): one allocation less each.
+        let resource = uri.addressOfRecord
+        let resourceText = resourceURI.description
         let record = SubscriptionRecord(
             id: SubscriptionEntry.id(
                 callID: essentials.callID, localTag: entry.toTag, remoteTag: essentials.from.tag ?? "", event: package.name, eventID: eventID),
-            event: package.name, eventID: eventID, resource: uri.addressOfRecord, resourceURI: resourceURI.description,
+            event: package.name, eventID: eventID, resource: resource, resourceURI: resourceText == resource ? resource : resourceText,
             watcher: essentials.from.uri.addressOfRecord, watcherAddress: Self.addressWithoutTag(essentials.from),
             watcherDisplayName: essentials.from.displayName.map(Self.unquote), callID: essentials.callID, localTag: entry.toTag,
             remoteTag: essentials.from.tag ?? "", remoteTarget: contact.uri.description, routeSet: routeSet,

@@ -2,7 +2,9 @@ import SIPProtocol
 
 /// An event package the notifier serves (RFC 6665 §7): its name, the body type of its
 /// NOTIFYs, what PUBLISH may carry, its expiry limits and who may subscribe.
-public struct EventPackage: Sendable {
+/// A class: every subscription refers to its package, and one shared instance per package
+/// costs a pointer where a copy cost a few hundred bytes per subscription.
+public final class EventPackage: Sendable {
     public enum Kind: Sendable { case presence, watcherInfo, messageSummary, registration }
 
     public let kind: Kind
@@ -15,6 +17,19 @@ public struct EventPackage: Sendable {
     /// Only the resource's owner may subscribe (watcher information, RFC 3857 §5.1; message
     /// summaries, RFC 3842 §6).
     public let ownerOnly: Bool
+
+    init(
+        kind: Kind, name: String, notifyContentType: String, publishContentTypes: [String], subscriptionExpiry: ExpiryPolicy,
+        publicationExpiry: ExpiryPolicy, ownerOnly: Bool
+    ) {
+        self.kind = kind
+        self.name = name
+        self.notifyContentType = notifyContentType
+        self.publishContentTypes = publishContentTypes
+        self.subscriptionExpiry = subscriptionExpiry
+        self.publicationExpiry = publicationExpiry
+        self.ownerOnly = ownerOnly
+    }
 
     /// RFC 3856 presence, PIDF bodies (RFC 3863).
     public static let presence = EventPackage(

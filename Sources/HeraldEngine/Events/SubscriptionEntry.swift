@@ -25,7 +25,12 @@ final class SubscriptionEntry: @unchecked Sendable {
     var lastWatcherEvent: WatcherInfoDocument.Event = .subscribe
     /// What the presentity's rules let this watcher see (RFC 5025 §3.3); nil: everything
     /// (no rules, or the presentity herself).
-    var transformations: PresenceTransformations?
+    var transformations: PresenceTransformations? {
+        get { self.transformationsBox?.value }
+        set { self.transformationsBox = newValue.map(TransformationsBox.init) }
+    }
+    /// Boxed: most subscriptions have none, and the inline optional is large.
+    private var transformationsBox: TransformationsBox?
     /// The watcher's identity was established (digest, a trusted host, or `--auth none`), so
     /// identity conditions may match it (RFC 4745 §7.1).
     var watcherAuthenticated = true
@@ -62,4 +67,9 @@ extension SIPDestination {
         else { return nil }
         self.init(transport: transport, address: address)
     }
+}
+
+final class TransformationsBox {
+    let value: PresenceTransformations
+    init(_ value: PresenceTransformations) { self.value = value }
 }
