@@ -146,13 +146,17 @@ extension SIPEngine {
     /// pidf-manipulation (RFC 4827 §1: published state is combined with it; a later
     /// publication wins for the same component id).
     func composedPresence(_ record: SubscriptionRecord) -> PIDFDocument {
-        var sources = self.livePublications(event: EventPackage.presence.name, resource: record.resource).compactMap { publication in
+        self.composedPresence(resource: record.resource, entity: record.resourceURI)
+    }
+
+    func composedPresence(resource: String, entity: String) -> PIDFDocument {
+        var sources = self.livePublications(event: EventPackage.presence.name, resource: resource).compactMap { publication in
             publication.document.map { PresenceComposer.Source(document: $0, sequence: publication.record.sequence) }
         }
-        if let permanent = self.presencePolicy.permanentStateByOwner[record.resource] {
+        if let permanent = self.presencePolicy.permanentStateByOwner[resource] {
             sources.insert(PresenceComposer.Source(document: permanent, sequence: Int64.min), at: 0)
         }
-        return PresenceComposer.compose(entity: record.resourceURI, sources: sources)
+        return PresenceComposer.compose(entity: entity, sources: sources)
     }
 
     /// The cached document for `event|resource`, or a new one from `build`.
@@ -222,6 +226,11 @@ extension SIPEngine {
     /// The published state of `resource` changed: notify its watchers.
     func resourceStateChanged(event: String, resource: String) {
         self.stateDocuments[Self.resourceKey(event, resource)] = nil
+        if event == EventPackage.presence.name, self.presencePolicy.sphereOwners.contains(resource) {
+            // RFC 4745 §7.2: the presentity's sphere is part of her state; rules that name a
+            // sphere are evaluated again when it may have changed.
+            self.reauthorizeWatchers(of: resource)
+        }
         let now = self.now()
         for id in self.subscriptionsByResource[Self.resourceKey(event, resource)] ?? [] {
             guard let subscription = self.subscriptions[id] else { continue }

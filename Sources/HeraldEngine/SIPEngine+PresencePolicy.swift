@@ -15,6 +15,10 @@ struct PresencePolicyCache {
     var documents: [String: XMLElement] = [:]
     var rulesByOwner: [String: PresenceRules] = [:]
     var permanentStateByOwner: [String: PIDFDocument] = [:]
+    /// Owners whose rules have a `sphere` condition (re-evaluated when their presence changes).
+    var sphereOwners: Set<String> = []
+    /// Per owner, a generation for the timer that re-evaluates at the next validity boundary.
+    var validityTimerGeneration: [String: Int] = [:]
 
     static let presRulesUsages: Set<String> = [PresRulesUsage.ietfAUID, PresRulesUsage.omaAUID]
     static let relevantUsages: Set<String> = presRulesUsages.union([ResourceListsUsage.auid, PIDFManipulationUsage.auid])
@@ -63,10 +67,42 @@ extension SIPEngine {
             // The OMA usage and the IETF one hold the same document type; the OMA one wins when
             // both exist (RCS clients write it, seed 001, under the name `pres-rules`).
             let document = [PresRulesUsage.omaAUID, PresRulesUsage.ietfAUID].lazy.compactMap { self.ownerDocument(auid: $0, owner: owner) }.first
-            self.presencePolicy.rulesByOwner[owner] = document.flatMap { try? PresenceRules(element: $0) }
+            let rules = document.flatMap { try? PresenceRules(element: $0) }
+            self.presencePolicy.rulesByOwner[owner] = rules
+            let conditions = rules?.rules.flatMap(\.conditions) ?? []
+            if conditions.contains(where: { if case .sphere = $0 { true } else { false } }) {
+                self.presencePolicy.sphereOwners.insert(owner)
+            } else {
+                self.presencePolicy.sphereOwners.remove(owner)
+            }
+            self.scheduleValidityBoundary(owner: owner, conditions: conditions)
         } else if auid == PIDFManipulationUsage.auid {
             self.presencePolicy.permanentStateByOwner[owner] =
                 self.ownerDocument(auid: auid, owner: owner).flatMap { try? PIDFDocument(element: $0) }
+        }
+    }
+
+    /// RFC 4745 §7.3: a rule with a validity interval starts or stops applying at its bounds
+    /// without anyone touching the document; the owner's watchers are evaluated again then.
+    private func scheduleValidityBoundary(owner: String, conditions: [RuleCondition]) {
+        let generation = (self.presencePolicy.validityTimerGeneration[owner] ?? 0) + 1
+        self.presencePolicy.validityTimerGeneration[owner] = generation
+        let now = Double(self.wallClock())
+        var next: Double?
+        for case .validity(let intervals) in conditions {
+            for interval in intervals {
+                for bound in [interval.from.timeIntervalSince1970, interval.until.timeIntervalSince1970 + 1] where bound > now {
+                    next = min(next ?? bound, bound)
+                }
+            }
+        }
+        guard let next else { return }
+        let delay = min(next - now, 86_400)  // re-arm at least daily for far bounds
+        self.schedule(at: self.instant + .milliseconds(Int64(delay * 1000))) { [weak self] in
+            guard let self, self.presencePolicy.validityTimerGeneration[owner] == generation else { return }
+            self.reauthorizeWatchers(of: owner)
+            let current = self.presencePolicy.rulesByOwner[owner]?.rules.flatMap(\.conditions) ?? []
+            self.scheduleValidityBoundary(owner: owner, conditions: current)
         }
     }
 
@@ -84,9 +120,11 @@ extension SIPEngine {
     /// the server's default.
     func presenceDecision(resource: String, watcher: String, authenticated: Bool) -> (SubscriptionAuthorization, PresenceTransformations)? {
         guard let rules = self.presencePolicy.rulesByOwner[resource] else { return nil }
+        let sphere = self.presencePolicy.sphereOwners.contains(resource)
+            ? PresenceAuthorization.currentSphere(of: self.composedPresence(resource: resource, entity: resource).element) : nil
         let decision = PresenceAuthorization.evaluate(
             rules: rules, watcher: WatcherIdentity(uri: watcher, authenticated: authenticated),
-            now: Date(timeIntervalSince1970: TimeInterval(self.wallClock())),
+            now: Date(timeIntervalSince1970: TimeInterval(self.wallClock())), sphere: sphere,
             resolveList: { anchor in self.resolveExternalList(anchor, depth: 0) })
         let authorization: SubscriptionAuthorization
         switch decision.subHandling {
