@@ -84,6 +84,12 @@ public final class HTTPAuthentication: Sendable {
         return try await self.checkDigest(credentials, method: request.method.rawValue, realm: realm)
     }
 
+    /// The request comes from a configured trusted host.
+    public func isTrustedPeer(_ context: HeraldRequestContext) -> Bool {
+        guard let peer = context.remoteAddress?.ipAddress else { return false }
+        return self.trustedHosts.contains(peer.lowercased())
+    }
+
     func challenges(realm: String, stale: Bool) -> [String] {
         let now = Int64(Date().timeIntervalSince1970)
         return self.digest.challenges(realm: realm, now: now, salt: UInt64.random(in: 0...UInt64.max), stale: stale)

@@ -18,6 +18,20 @@ public enum HeraldHTTPApplication {
         // RFC 3842 state from a voicemail system: the body is an application/simple-message-summary.
         router.post("api/mwi/:aor") { request, context -> Response in
             let aor = try context.parameters.require("aor")
+            // A voicemail system posts from a trusted host (configuration); anyone else must
+            // authenticate as the mailbox's owner.
+            let mailbox = aor.removingPercentEncoding ?? aor
+            if !authentication.isTrustedPeer(context) {
+                let owner = AuthenticatedUser.parse(mailbox, defaultDomain: nil)
+                switch try await authentication.require(request, context: context, realm: owner?.domain ?? "", resourceOwner: owner) {
+                case .failure(let failure):
+                    return failure.response
+                case .success(let user) where user != owner:
+                    return HTTPFailure(status: .forbidden, text: "only the mailbox owner or a trusted host may post its state\n").response
+                case .success:
+                    break
+                }
+            }
             let buffer = try await request.body.collect(upTo: 64 * 1024)
             let status = try await engine.publishMessageSummary(mailbox: aor.removingPercentEncoding ?? aor, body: Array(buffer.readableBytesView)).get()
             let text: String

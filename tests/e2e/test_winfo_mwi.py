@@ -159,3 +159,17 @@ def test_mwi_subscription_by_someone_else_is_403(herald_factory):
     with UA(h, BOB) as b:
         r = b.dialog(ALICE, "message-summary").subscribe(600)
         assert r is not None and r.status == 403, r
+
+
+def test_mwi_api_needs_a_trusted_host_or_the_mailbox_owner(herald_factory):
+    from heraldproc import run_cli
+    from xcapclient import http
+    body = MWI_BODY
+    h = herald_factory(domains=("example.com",), auth="digest")
+    assert run_cli("user", "add", "alice@example.com", "--password", "pw", "--data-dir", str(h.data_dir)).returncode == 0
+    path = "/api/mwi/sip:alice@example.com"
+    ctype = ["Content-Type: application/simple-message-summary"]
+    assert http(h.http_port, "POST", path, body, ctype).status == 401
+    assert http(h.http_port, "POST", path, body, ctype, user="alice@example.com", password="pw").status == 200
+    trusted = herald_factory(domains=("example.com",), auth="digest", extra_args=["--trusted-host", "127.0.0.1"])
+    assert http(trusted.http_port, "POST", path, body, ctype).status == 200
