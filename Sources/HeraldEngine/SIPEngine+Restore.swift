@@ -30,8 +30,11 @@ extension SIPEngine {
                 let authorization = SubscriptionAuthorization(rawValue: record.authorization) ?? .pending
                 let remaining = record.expiresAt - now
                 let machine = NotifierSubscription(authorization: authorization, expiresAt: self.instant + .seconds(max(0, remaining)))
+                var compact = record
+                compact.destination = ""
+                if compact.resourceURI == compact.resource { compact.resourceURI = compact.resource }
                 let entry = SubscriptionEntry(
-                    record: record, machine: machine, package: package, destination: destination,
+                    record: compact, machine: machine, package: package, destination: destination,
                     localCSeq: record.localCSeqReserved + 1)
                 entry.needsFullState = true
                 if isWatcherOfRules {

@@ -104,6 +104,7 @@ extension SIPEngine {
             record: record, machine: NotifierSubscription(authorization: authorization, expiresAt: now + .seconds(expires)),
             package: package, destination: entry.destination, localCSeq: 1)
         subscription.lastWatcherEvent = .subscribe
+        subscription.record.destination = ""
         subscription.transformations = transformations
         subscription.watcherAuthenticated = authenticated
         self.subscriptions[record.id] = subscription
@@ -189,7 +190,11 @@ extension SIPEngine {
     func persist(_ subscription: SubscriptionEntry) {
         subscription.record.status = subscription.machine.status.rawValue
         subscription.record.authorization = subscription.machine.authorization.rawValue
-        self.unsavedSubscriptions[subscription.record.id] = .some(subscription.record)
+        // In memory the destination lives only in `subscription.destination`; the stored
+        // record gets its text form when written.
+        var record = subscription.record
+        record.destination = subscription.destination.storedForm
+        self.unsavedSubscriptions[record.id] = .some(record)
         self.flushSubscriptions()
     }
 
