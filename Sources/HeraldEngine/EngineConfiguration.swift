@@ -30,6 +30,9 @@ public struct EngineConfiguration: Sendable {
     public var proxyInviteTimeout: Duration
     /// The XCAP root path (RFC 4825 §6.1) under which references between documents resolve.
     public var xcapRoot: String
+    /// Key of the Record-Route token (`RecordRouteToken`); kept in the data directory so that
+    /// dialogs survive a restart.
+    public var routeSecret: [UInt8]
 
     public init(
         domains: [String], listenAddresses: [String], authMode: AuthMode = .digest,
@@ -37,8 +40,9 @@ public struct EngineConfiguration: Sendable {
         limits: SIPParserLimits = SIPParserLimits(), serverName: String = "Herald",
         defaultPolicy: DefaultAuthorizationPolicy = .confirm, sentBy: [SIPTransportKind: String] = [:], trustedHosts: [String] = [],
         routes: StaticRouteTable = StaticRouteTable(), proxyInviteTimeout: Duration = .seconds(181),
-        xcapRoot: String = "/"
+        xcapRoot: String = "/", routeSecret: [UInt8] = (0..<32).map { _ in UInt8.random(in: 0...255) }
     ) {
+        self.routeSecret = routeSecret
         self.xcapRoot = xcapRoot
         self.routes = routes
         self.proxyInviteTimeout = proxyInviteTimeout

@@ -11,7 +11,9 @@ final class ClientInviteEntry: @unchecked Sendable {
     let bytes: [UInt8]
     let destination: SIPDestination
     /// Every response passed to the TU; nil once for a timeout or transport error.
-    let onResponse: (SIPResponse?) -> Void
+    /// Every response passed to the TU; nil once for a timeout or transport error. Dropped when
+    /// the transaction ends, which breaks the cycle with the proxy context that owns the entry.
+    var onResponse: (SIPResponse?) -> Void
     var finished = false
     var lastResponse: SIPResponse?
     var cancelWhenProvisional = false
@@ -33,6 +35,8 @@ extension SIPEngine {
     /// failures; provisional responses and every 2xx go upstream as they come (§16.7 steps 5, 10),
     /// pending branches are cancelled after a 2xx or 6xx, and the best final response ends it.
     func proxyInvite(_ entry: ServerTransactionEntry, request: SIPRequest? = nil, bindings: [BindingRecord], forwarding: ForwardingRules? = nil, diversions: Int = 0) {
+        // A CANCEL (or another answer) may have ended the request while the callee was looked up.
+        guard entry.awaitsFinalResponse else { return }
         guard let context = self.proxyContext(entry, request: request, bindings: bindings) else { return }
         context.forwarding = forwarding
         context.diversions = diversions
@@ -81,6 +85,7 @@ extension SIPEngine {
         client.finished = true
         self.inviteClientTransactions[client.branch] = nil
         client.onResponse(nil)
+        client.onResponse = { _ in }
     }
 
     /// The called user's no-answer time ran out: pending branches are cancelled and, once they
@@ -231,6 +236,7 @@ extension SIPEngine {
                 }
             case .terminate:
                 self.inviteClientTransactions[client.branch] = nil
+                client.onResponse = { _ in }
             }
         }
     }

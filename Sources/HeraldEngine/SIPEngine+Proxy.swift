@@ -35,6 +35,7 @@ extension SIPEngine {
     /// Forwards a non-INVITE request to the registered contacts of its target (§16.6), and the
     /// best final response back (§16.7).
     func proxyNonInvite(_ entry: ServerTransactionEntry, bindings: [BindingRecord]) {
+        guard entry.awaitsFinalResponse else { return }
         guard let context = self.proxyContext(entry, bindings: bindings) else { return }
         self.forwardNextGroup(context)
     }
@@ -89,7 +90,8 @@ extension SIPEngine {
         request.headers.prepend(SIPHeaderName(.via), "SIP/2.0/\(destination.transport.viaToken) \(sentBy);branch=\(branch);rport")
         if Self.dialogCreatingMethods.contains(request.method), context.entry.essentials.to.tag == nil {
             let transport = destination.transport == .udp ? "" : ";transport=\(destination.transport.rawValue)"
-            request.headers.prepend(SIPHeaderName(.recordRoute), "<sip:\(sentBy)\(transport);lr>")
+            let token = self.recordRouteToken.token(callID: context.entry.essentials.callID)
+            request.headers.prepend(SIPHeaderName(.recordRoute), "<sip:\(sentBy)\(transport);lr;\(RecordRouteToken.parameter)=\(token)>")
         }
         return (request, branch, destination)
     }
@@ -155,6 +157,7 @@ extension SIPEngine {
             self.respond(entry, status: 404, reason: "Not Found: next hop \(next.host) is not an IP address")
             return
         }
+        guard entry.awaitsFinalResponse else { return }
         let request = request ?? entry.request
         let hop = BindingRecord(
             addressOfRecord: "", contactURI: request.requestURIText, contactHeader: "", callID: "", cseq: 0, expiresAt: Int64.max,

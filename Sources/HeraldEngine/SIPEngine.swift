@@ -54,6 +54,7 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
     var presencePolicy = PresencePolicyCache()
     public internal(set) var statistics = EngineStatistics()
     let metrics = EngineMetrics()
+    lazy var recordRouteToken = RecordRouteToken(secret: self.configuration.routeSecret)
 
     public init(
         configuration: EngineConfiguration, loop: any EventLoop, sink: any OutboundSink, store: any HeraldStore, logger: Logger,
@@ -168,7 +169,9 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
         // Request-URI; the real target is the last Route value.
         // Our URI goes back on top of the Route set, so the request is handled exactly like its
         // loose-routed equivalent.
-        if let uri = try? request.requestURI(), uri.parameter("lr") != nil, StrictRouting.restoreRequestURI(&request, identity: self.identity) {
+        if let uri = try? request.requestURI(), uri.parameter("lr") != nil, let callID = request.callID,
+            self.recordRouteToken.isValid(uri, callID: callID), StrictRouting.restoreRequestURI(&request, identity: self.identity)
+        {
             request.headers.prepend(SIPHeaderName(.route), "<\(uri)>")
         }
         var essentials: RequestEssentials
@@ -262,6 +265,9 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
                 for: request, essentials: essentials, identity: self.identity, capabilities: self.configuration.capabilities,
             routeTable: self.configuration.routes)
             {
+                guard self.recordRouteToken.routesThroughUs(request, callID: essentials.callID, identity: self.identity)
+                    || self.configuration.trustedHosts.contains(packet.source.ipAddress?.lowercased() ?? "")
+                else { return }
                 self.forwardStatelessly(request, essentials: essentials, to: next)
             }
             return
@@ -307,7 +313,13 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
         case .absorbAck:
             break
         case .forwardToNextHop(let next):
-            self.forwardToNextHop(entry, next: next)
+            if self.recordRouteToken.routesThroughUs(entry.request, callID: entry.essentials.callID, identity: self.identity) {
+                self.forwardToNextHop(entry, next: next)
+            } else {
+                // A Route naming Herald that Herald did not record-route: only senders Herald
+                // vouches for may have it relayed.
+                self.relay(entry, nextHop: next)
+            }
         case .relay(let nextHop):
             self.relay(entry, nextHop: nextHop)
         }
@@ -380,7 +392,9 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
     /// Sends a response through its server transaction, which keeps it for retransmissions.
     func send(_ bytes: [UInt8], statusCode status: Int, through entry: ServerTransactionEntry) {
         self.loop.preconditionInEventLoop()
-        guard entry.awaitsFinalResponse || status < 200 else { return }
+        // RFC 3261 §17.2.1: after a final response, nothing more goes out through the
+        // transaction (a late provisional would replace the final one for retransmissions).
+        guard entry.awaitsFinalResponse else { return }
         entry.lastResponse = bytes
         let actions: [ServerTransactionAction]
         switch entry.machine {

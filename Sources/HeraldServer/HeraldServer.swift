@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Foundation
 import HeraldEngine
 import HeraldHTTP
 import HeraldStore
@@ -34,7 +35,8 @@ public final class HeraldServer: Service, Sendable {
                 domains: configuration.domains, listenAddresses: configuration.listeners.map(\.host), authMode: configuration.authMode,
                 limits: SIPParserLimits(maxMessageSize: configuration.maxMessageSize, maxHeaderCount: configuration.maxHeaders),
                 serverName: "Herald/\(HeraldVersion.current)", defaultPolicy: configuration.defaultPolicy,
-                trustedHosts: configuration.trustedHosts, routes: configuration.routes, xcapRoot: configuration.xcapRoot),
+                trustedHosts: configuration.trustedHosts, routes: configuration.routes, xcapRoot: configuration.xcapRoot,
+                routeSecret: try Self.routeSecret(dataDirectory: configuration.dataDirectory)),
             loop: engineLoop, sink: sink, store: store, logger: logger)
         let transports = try SIPTransportManager(
             configuration: SIPTransportConfiguration(
@@ -62,6 +64,18 @@ public final class HeraldServer: Service, Sendable {
         self.transports = transports
         self.store = store
         self.logger = logger
+    }
+
+    /// The Record-Route key, kept in `route.key` in the data directory (created on first start,
+    /// readable by the owner only) so that dialogs record-routed before a restart still route.
+    static func routeSecret(dataDirectory: String) throws -> [UInt8] {
+        let path = (dataDirectory as NSString).appendingPathComponent("route.key")
+        if let data = FileManager.default.contents(atPath: path), data.count >= 32 { return Array(data) }
+        let secret = (0..<32).map { _ in UInt8.random(in: 0...255) }
+        guard FileManager.default.createFile(atPath: path, contents: Data(secret), attributes: [.posixPermissions: 0o600]) else {
+            throw StoreError.unavailable("cannot write \(path)")
+        }
+        return secret
     }
 
     /// Bursts (a flood of SUBSCRIBEs, their transactions and buffers) leave freed memory in

@@ -70,7 +70,7 @@ import Testing
         let harness = EngineHarness()
         // §16.4: the previous hop strict-routed: our Record-Route URI is the Request-URI and the
         // real target is the last Route value; the next hop is a strict router too (no lr).
-        let bye = request("BYE", "sip:127.0.0.1:5060;lr", branch: "z9hG4bKs1", cseq: 2, toTag: "callee", callID: "strict",
+        let bye = request("BYE", "sip:127.0.0.1:5060;lr;hr=\(EngineHarness.routeToken.token(callID: "strict"))", branch: "z9hG4bKs1", cseq: 2, toTag: "callee", callID: "strict",
                           extra: ["Route: <sip:192.0.2.60:5060>", "Route: <sip:alice@192.0.2.21:5060>"])
         await harness.send(bye)
         let strictRouter = try SocketAddress(ipAddress: "192.0.2.60", port: 5060)
@@ -124,13 +124,14 @@ import Testing
                                    extra: ["Contact: <sip:bob@192.0.2.10>", "Refer-To: <sip:carol@example.com>"])
             .replacingOccurrences(of: "From: <sip:alice@example.com>;tag=a1", with: "From: <sip:bob@example.com>;tag=b1"))
         let out = try #require(self.base.forwarded(harness, to: Self.alicePhone).first { $0.method == .refer })
-        #expect(out.headers["Record-Route"] == "<sip:127.0.0.1:5060;lr>")
+        let recordRoute = try #require(out.headers["Record-Route"])
+        #expect(recordRoute.hasPrefix("<sip:127.0.0.1:5060;lr;hr="))
         await self.base.answer(harness, out, status: 202, from: Self.alicePhone)
         #expect(harness.statuses.last == 202)
         // The referee's sipfrag NOTIFYs (RFC 3515 §2.4.5) follow the route set back to Bob, in order.
         for (number, frag) in [(1, "SIP/2.0 100 Trying"), (2, "SIP/2.0 200 OK")] {
             let notify = request("NOTIFY", "sip:bob@192.0.2.10", branch: "z9hG4bKn\(number)", cseq: number, toTag: "b1", callID: "refer-1",
-                                 extra: ["Route: <sip:127.0.0.1:5060;lr>", "Event: refer", "Subscription-State: active;expires=60",
+                                 extra: ["Route: \(recordRoute)", "Event: refer", "Subscription-State: active;expires=60",
                                          "Content-Type: message/sipfrag"], body: frag)
             await harness.send(notify, from: Self.alicePhone)
         }

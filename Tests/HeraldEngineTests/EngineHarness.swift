@@ -15,6 +15,8 @@ struct EngineHarness {
     let store: InMemoryHeraldStore
     let engine: SIPEngine
     static let client = try! SocketAddress(ipAddress: "192.0.2.10", port: 5060)
+    static let routeSecret = [UInt8](repeating: 7, count: 32)
+    static let routeToken = RecordRouteToken(secret: routeSecret)
 
     init(
         authMode: AuthMode = .none, defaultPolicy: DefaultAuthorizationPolicy = .allow, store: InMemoryHeraldStore = InMemoryHeraldStore(),
@@ -26,7 +28,8 @@ struct EngineHarness {
         self.engine = SIPEngine(
             configuration: EngineConfiguration(
                 domains: ["example.com"], listenAddresses: ["127.0.0.1"], authMode: authMode, defaultPolicy: defaultPolicy,
-                sentBy: [.udp: "127.0.0.1:5060"], trustedHosts: trustedHosts, routes: routes, proxyInviteTimeout: proxyInviteTimeout),
+                sentBy: [.udp: "127.0.0.1:5060"], trustedHosts: trustedHosts, routes: routes, proxyInviteTimeout: proxyInviteTimeout,
+                routeSecret: Self.routeSecret),
             loop: self.loop, sink: self.sink, store: self.store, logger: Logger(label: "test"),
             now: { loop.now }, wallClock: { 1_000_000 + Int64(loop.now.uptimeNanoseconds / 1_000_000_000) })
     }

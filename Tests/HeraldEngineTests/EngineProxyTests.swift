@@ -156,11 +156,12 @@ import Testing
         await self.base.register(harness, contact: "<sip:alice@192.0.2.21:5060>", from: EngineProxyTests.phone1, branch: "z9hG4bKr1", cseq: 1, callID: "r1")
         await harness.send(EngineInviteProxyTests().invite())
         let out = try #require(self.base.forwarded(harness, to: EngineProxyTests.phone1).first { $0.method == .invite })
-        #expect(out.headers["Record-Route"] == "<sip:127.0.0.1:5060;lr>")
+        let recordRoute = try #require(out.headers["Record-Route"])
+        #expect(recordRoute == "<sip:127.0.0.1:5060;lr;hr=\(EngineHarness.routeToken.token(callID: "call-z9hG4bKi1"))>")
 
         // The caller's BYE, routed through Herald to the callee's contact.
         let bye = request("BYE", "sip:alice@192.0.2.21:5060", branch: "z9hG4bKbye", cseq: 2, toTag: "callee", callID: "call-z9hG4bKi1",
-                          extra: ["Route: <sip:127.0.0.1:5060;lr>"])
+                          extra: ["Route: \(recordRoute)"])
         await harness.send(bye)
         let forwardedBye = try #require(self.base.forwarded(harness, to: EngineProxyTests.phone1).first { $0.method == .bye })
         #expect(forwardedBye.headers["Route"] == nil)
@@ -171,9 +172,29 @@ import Testing
 
         // The ACK for a 2xx goes on without a transaction.
         let ack = request("ACK", "sip:alice@192.0.2.21:5060", branch: "z9hG4bKack", cseq: 1, toTag: "callee", callID: "call-z9hG4bKi1",
-                          extra: ["Route: <sip:127.0.0.1:5060;lr>"])
+                          extra: ["Route: \(recordRoute)"])
         await harness.send(ack)
         #expect(self.base.forwarded(harness, to: EngineProxyTests.phone1).contains { $0.method == .ack })
+    }
+
+    @Test func aRouteNamingHeraldWithoutItsTokenDoesNotMakeItARelay() async throws {
+        let harness = EngineHarness()
+        let target = try SocketAddress(ipAddress: "192.0.2.77", port: 5060)
+        // A stranger forges an in-dialog request with a Route naming Herald: refused.
+        let forged = request("BYE", "sip:victim@192.0.2.77", branch: "z9hG4bKf1", toTag: "t", callID: "forged",
+                             extra: ["Route: <sip:127.0.0.1:5060;lr>"])
+            .replacingOccurrences(of: "From: <sip:alice@example.com>", with: "From: <sip:mallory@evil.example>")
+        await harness.send(forged)
+        #expect(harness.statuses.last == 403)
+        let forgedAck = forged.replacingOccurrences(of: "BYE", with: "ACK").replacingOccurrences(of: "z9hG4bKf1", with: "z9hG4bKf2")
+        await harness.send(forgedAck)
+        #expect(self.base.forwarded(harness, to: target).isEmpty)
+        // The same request in a dialog Herald record-routed goes on.
+        let genuine = forged.replacingOccurrences(of: "<sip:127.0.0.1:5060;lr>",
+                                                  with: "<sip:127.0.0.1:5060;lr;hr=\(EngineHarness.routeToken.token(callID: "forged"))>")
+            .replacingOccurrences(of: "z9hG4bKf1", with: "z9hG4bKf3")
+        await harness.send(genuine)
+        #expect(self.base.forwarded(harness, to: target).count == 1)
     }
 
     @Test func nextHopWithoutAnAddressIsNotResolved() async throws {
