@@ -112,7 +112,14 @@ extension SIPEngine {
     }
 
     private func rememberNonceCount(_ nonce: String, _ count: UInt32) {
-        if self.nonceCounts.count > 50_000 { self.nonceCounts.removeAll() }
+        if self.nonceCounts.count > 50_000 {
+            // Forget only nonces too old to be accepted anyway: clearing everything would let
+            // a captured request be replayed (RFC 7616 §5.2).
+            let oldest = self.wallClock() - self.authenticator.nonceLifetime
+            self.nonceCounts = self.nonceCounts.filter { entry in
+                entry.key.split(separator: ".").first.flatMap { Int64($0, radix: 16) }.map { $0 >= oldest } ?? false
+            }
+        }
         self.nonceCounts[nonce] = count
     }
 }

@@ -13,6 +13,10 @@ import XCAPCore
 struct PresencePolicyCache {
     /// Parsed documents by `auid|owner|path`.
     var documents: [String: XMLElement] = [:]
+    /// Document paths by `auid|owner`, so that finding a user's document needs no scan.
+    var pathsByOwner: [String: Set<String>] = [:]
+    /// The store read in progress per document (`xcapDocumentChanged(auid:owner:path:)`).
+    var reloads: [String: EventLoopFuture<Void>] = [:]
     var rulesByOwner: [String: PresenceRules] = [:]
     var permanentStateByOwner: [String: PIDFDocument] = [:]
     /// Owners whose rules have a `sphere` condition (re-evaluated when their presence changes).
@@ -43,6 +47,32 @@ extension SIPEngine {
         }
     }
 
+    /// An XCAP document changed in the store: the engine reads it back and applies it. Reads
+    /// for one document run one after another, so the engine always ends with what the store
+    /// holds, even when two HTTP requests report their commits out of order.
+    public func xcapDocumentChanged(auid: String, owner: String, path: String) {
+        guard self.loop.inEventLoop else {
+            self.loop.execute { self.xcapDocumentChanged(auid: auid, owner: owner, path: path) }
+            return
+        }
+        guard PresencePolicyCache.relevantUsages.contains(auid) else { return }
+        let key = PresencePolicyCache.key(auid: auid, owner: owner, path: path)
+        let store = self.store
+        let previous = self.presencePolicy.reloads[key] ?? self.loop.makeSucceededVoidFuture()
+        let reload = previous.flatMap {
+            self.loop.makeFutureWithTask { try await store.xcapDocument(auid: auid, owner: owner, path: path) }
+        }.map { record in
+            let element = record.flatMap { try? XMLDocumentParser.parse($0.body) }
+            self.xcapDocumentChanged(auid: auid, owner: owner, path: path, document: element)
+        }.recover { error in
+            self.logger.error("cannot reload XCAP document", metadata: ["auid": "\(auid)", "owner": "\(owner)", "error": "\(error)"])
+        }
+        self.presencePolicy.reloads[key] = reload
+        reload.whenComplete { _ in
+            if self.presencePolicy.reloads[key] === reload { self.presencePolicy.reloads[key] = nil }
+        }
+    }
+
     /// An XCAP document that may affect SIP state changed (nil: deleted). Pres-rules and lists
     /// re-evaluate the owner's watchers; pidf-manipulation re-notifies them (RFC 4827 §1).
     public func xcapDocumentChanged(auid: String, owner: String, path: String, document: XMLElement?) {
@@ -63,6 +93,11 @@ extension SIPEngine {
     private func cachePolicyDocument(auid: String, owner: String, path: String, element: XMLElement?) {
         let key = PresencePolicyCache.key(auid: auid, owner: owner, path: path)
         self.presencePolicy.documents[key] = element
+        if element == nil {
+            self.presencePolicy.pathsByOwner[auid + "|" + owner]?.remove(path)
+        } else {
+            self.presencePolicy.pathsByOwner[auid + "|" + owner, default: []].insert(path)
+        }
         if PresencePolicyCache.presRulesUsages.contains(auid) {
             // The OMA usage and the IETF one hold the same document type; the OMA one wins when
             // both exist (RCS clients write it, seed 001, under the name `pres-rules`).
@@ -109,9 +144,9 @@ extension SIPEngine {
     /// The owner's document of a usage that keeps one per user: `index` (RFC 4825 §7.1's
     /// convention), else the first by name (OMA clients name theirs, e.g. `perm-presence`).
     private func ownerDocument(auid: String, owner: String) -> XMLElement? {
-        let prefix = auid + "|" + owner + "|"
-        if let index = self.presencePolicy.documents[prefix + "index"] { return index }
-        return self.presencePolicy.documents.filter { $0.key.hasPrefix(prefix) }.min { $0.key < $1.key }?.value
+        let paths = self.presencePolicy.pathsByOwner[auid + "|" + owner] ?? []
+        guard let path = paths.contains("index") ? "index" : paths.min() else { return nil }
+        return self.presencePolicy.documents[PresencePolicyCache.key(auid: auid, owner: owner, path: path)]
     }
 
     /// The decision for a watcher of `resource`: nil when the presentity has no rules (the
@@ -125,7 +160,7 @@ extension SIPEngine {
         let decision = PresenceAuthorization.evaluate(
             rules: rules, watcher: WatcherIdentity(uri: watcher, authenticated: authenticated),
             now: Date(timeIntervalSince1970: TimeInterval(self.wallClock())), sphere: sphere,
-            resolveList: { anchor in self.resolveExternalList(anchor, depth: 0) })
+            resolveList: { anchor in self.resolveExternalList(anchor, owner: resource) })
         let authorization: SubscriptionAuthorization
         switch decision.subHandling {
         case .allow?: authorization = .allow
@@ -174,33 +209,56 @@ extension SIPEngine {
 
     /// The member URIs of a list an `external-list` anchor points to, resolved in this server's
     /// own resource-lists documents whatever scheme, host and port the anchor names (nothing is
-    /// fetched from elsewhere). Nested `external` and `entry-ref` references are followed a few
-    /// levels deep; nil when the anchor does not name a list here.
-    func resolveExternalList(_ anchor: String, depth: Int) -> Set<String>? {
-        guard depth < 4, let (uri, list) = self.listElement(at: anchor) else { return nil }
+    /// fetched from elsewhere). Only the rules owner's lists (and the global tree) count, so
+    /// rules cannot probe another user's private lists. Nested `external` and `entry-ref`
+    /// references are followed once each, within a budget: a document that refers to itself
+    /// costs nothing more. nil when the anchor names no list here.
+    func resolveExternalList(_ anchor: String, owner: String) -> Set<String>? {
+        var visited = Set<String>()
+        var budget = ListResolutionBudget()
+        return self.resolveList(anchor, owner: owner, visited: &visited, budget: &budget)
+    }
+
+    struct ListResolutionBudget {
+        var lists = 64
+        var members = 10_000
+    }
+
+    private func resolveList(_ anchor: String, owner: String, visited: inout Set<String>, budget: inout ListResolutionBudget) -> Set<String>? {
+        guard budget.lists > 0, visited.insert(anchor).inserted, let (uri, list) = self.listElement(at: anchor, owner: owner) else {
+            return nil
+        }
+        budget.lists -= 1
         var members = Set<String>()
-        self.collectMembers(of: list, documentURI: uri, depth: depth, into: &members)
+        self.collectMembers(of: list, documentURI: uri, owner: owner, depth: 0, visited: &visited, budget: &budget, into: &members)
         return members
     }
 
-    private func collectMembers(of list: XMLElement, documentURI: XCAPURI, depth: Int, into members: inout Set<String>) {
+    private func collectMembers(
+        of list: XMLElement, documentURI: XCAPURI, owner: String, depth: Int, visited: inout Set<String>, budget: inout ListResolutionBudget,
+        into members: inout Set<String>
+    ) {
         let namespace = ResourceListsUsage.namespace
-        for child in list.childElements where child.name.namespace == namespace {
+        for child in list.childElements where child.name.namespace == namespace && budget.members > 0 {
             switch child.name.local {
             case "entry":
-                if let entry = child.attribute("uri") { members.insert(Self.canonicalMember(entry)) }
-            case "list":
-                self.collectMembers(of: child, documentURI: documentURI, depth: depth, into: &members)
+                if let entry = child.attribute("uri") {
+                    members.insert(Self.canonicalMember(entry))
+                    budget.members -= 1
+                }
+            case "list" where depth < 8:
+                self.collectMembers(of: child, documentURI: documentURI, owner: owner, depth: depth + 1, visited: &visited, budget: &budget, into: &members)
             case "external":
-                if let anchor = child.attribute("anchor"), let nested = self.resolveExternalList(anchor, depth: depth + 1) {
+                if let anchor = child.attribute("anchor"), let nested = self.resolveList(anchor, owner: owner, visited: &visited, budget: &budget) {
                     members.formUnion(nested)
                 }
             case "entry-ref":
                 // RFC 4826 §3.2: `ref` is relative to the XCAP root and selects an entry.
-                if let ref = child.attribute("ref"), depth < 3, let (_, entry) = self.listElement(at: "/" + ref),
-                    let target = entry.attribute("uri")
-                {
+                guard let ref = child.attribute("ref"), budget.lists > 0 else { continue }
+                budget.lists -= 1
+                if let (_, entry) = self.listElement(at: self.xcapRootPath + ref, owner: owner), let target = entry.attribute("uri") {
                     members.insert(Self.canonicalMember(target))
+                    budget.members -= 1
                 }
             default:
                 continue
@@ -208,8 +266,16 @@ extension SIPEngine {
         }
     }
 
-    /// The element an XCAP URI (absolute or a path) selects in a cached resource-lists document.
-    private func listElement(at reference: String) -> (XCAPURI, XMLElement)? {
+    /// The XCAP root with exactly one trailing slash.
+    private var xcapRootPath: String {
+        var root = self.configuration.xcapRoot
+        while root.hasSuffix("/") { root.removeLast() }
+        return root + "/"
+    }
+
+    /// The element an XCAP URI (absolute or a path) selects in a cached resource-lists document
+    /// of `owner` or of the global tree.
+    private func listElement(at reference: String, owner: String) -> (XCAPURI, XMLElement)? {
         var path = reference
         if let scheme = path.range(of: "://") {
             let rest = path[scheme.upperBound...]
@@ -221,9 +287,11 @@ extension SIPEngine {
             path = String(path[..<mark])
         }
         guard let uri = try? XCAPURI.parse(path: path, query: query, xcapRoot: self.configuration.xcapRoot),
-            uri.auid == ResourceListsUsage.auid, let selectorText = uri.nodeSelector,
-            let document = self.presencePolicy.documents[
-                PresencePolicyCache.key(auid: uri.auid, owner: uri.xui.map(Self.xcapOwner) ?? "", path: uri.documentName)],
+            uri.auid == ResourceListsUsage.auid, let selectorText = uri.nodeSelector
+        else { return nil }
+        let documentOwner = uri.xui.map(Self.xcapOwner) ?? ""
+        guard documentOwner == owner || documentOwner.isEmpty,
+            let document = self.presencePolicy.documents[PresencePolicyCache.key(auid: uri.auid, owner: documentOwner, path: uri.documentName)],
             let selector = try? XCAPNodeSelector.parse(selectorText, namespaceBindings: uri.namespaceBindings, defaultNamespace: ResourceListsUsage.namespace),
             case .element(let path)? = selector.select(in: document), let element = document.element(at: path)
         else { return nil }

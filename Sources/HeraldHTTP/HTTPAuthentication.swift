@@ -22,7 +22,11 @@ public struct AuthenticatedUser: Sendable, Equatable {
     /// Parses `user@domain`, `sip:user@domain` or a bare `user` (then in `defaultDomain`).
     static func parse(_ text: String, defaultDomain: String?) -> AuthenticatedUser? {
         var identity = text.trimmingCharacters(in: CharacterSet(charactersIn: "\" <>"))
-        if identity.lowercased().hasPrefix("sip:") { identity.removeFirst(4) }
+        if identity.lowercased().hasPrefix("sip:") {
+            identity.removeFirst(4)
+        } else if identity.contains(":") {
+            return nil  // tel:, sips: and others name no user of this store
+        }
         if let at = identity.lastIndex(of: "@") {
             let user = String(identity[..<at])
             let domain = String(identity[identity.index(after: at)...]).split(separator: ";").first.map(String.init) ?? ""
@@ -49,15 +53,22 @@ public final class HTTPAuthentication: Sendable {
 
     let store: any HeraldStore
     let domains: [String]
+    /// SIP-level trusted hosts (a voicemail system posting MWI).
     let trustedHosts: Set<String>
+    /// Authentication proxies (3GPP TS 24.623 aggregation proxies) whose
+    /// `X-3GPP-Intended-Identity` names the user; a separate list from the SIP trusted hosts.
+    let identityProxies: Set<String>
     let authMode: AuthMode
     let digest = DigestAuthenticator(secret: (0..<32).map { _ in UInt8.random(in: 0...255) })
-    private let nonceCounts = NIOLockedValueBox<[String: UInt32]>([:])
+    /// Highest nonce-count seen per nonce, with when it was first seen (entries older than the
+    /// nonce lifetime are useless and dropped).
+    private let nonceCounts = NIOLockedValueBox<[String: (count: UInt32, firstSeen: Int64)]>([:])
 
-    public init(store: any HeraldStore, domains: [String], trustedHosts: Set<String>, authMode: AuthMode) {
+    public init(store: any HeraldStore, domains: [String], trustedHosts: Set<String>, identityProxies: Set<String> = [], authMode: AuthMode) {
         self.store = store
         self.domains = domains.map { $0.lowercased() }
         self.trustedHosts = trustedHosts
+        self.identityProxies = identityProxies
         self.authMode = authMode
     }
 
@@ -68,8 +79,8 @@ public final class HTTPAuthentication: Sendable {
         let realm = realm.lowercased()
         if self.authMode == .none, let resourceOwner { return .authenticated(resourceOwner) }
         if let intended = request.headers[HTTPField.Name("X-3GPP-Intended-Identity")!],
-            let peer = context.remoteAddress?.ipAddress, self.trustedHosts.contains(peer.lowercased()),
-            let user = AuthenticatedUser.parse(intended, defaultDomain: realm)
+            let peer = context.remoteAddress?.ipAddress, self.identityProxies.contains(peer.lowercased()),
+            let user = AuthenticatedUser.parse(intended, defaultDomain: nil), self.domains.contains(user.domain)
         {
             return .authenticated(user)
         }
@@ -81,7 +92,7 @@ public final class HTTPAuthentication: Sendable {
         guard lowered.hasPrefix("digest "), let credentials = try? DigestAuthParameters(parsing: authorization) else {
             return .challenge(self.challenges(realm: realm, stale: false))
         }
-        return try await self.checkDigest(credentials, method: request.method.rawValue, realm: realm)
+        return try await self.checkDigest(credentials, method: request.method.rawValue, target: request.head.path ?? "/", realm: realm)
     }
 
     /// The request comes from a configured trusted host.
@@ -101,40 +112,62 @@ public final class HTTPAuthentication: Sendable {
             let colon = decoded.firstIndex(of: ":")
         else { return .badRequest("malformed Basic credentials") }
         let password = String(decoded[decoded.index(after: colon)...])
-        guard let user = AuthenticatedUser.parse(String(decoded[..<colon]), defaultDomain: realm),
-            let record = try await self.store.user(username: user.username, domain: user.domain)
-        else { return .challenge(self.challenges(realm: realm, stale: false)) }
-        // The stored HA1 is H(user:domain:password): recompute it from the password given.
+        guard let user = AuthenticatedUser.parse(String(decoded[..<colon]), defaultDomain: realm) else {
+            return .challenge(self.challenges(realm: realm, stale: false))
+        }
+        let record = try await self.store.user(username: user.username, domain: user.domain)
+        // The stored HA1 is H(user:domain:password): recompute it from the password given. An
+        // unknown user costs the same hash and comparison (no user enumeration by timing).
         let candidate = DigestHA1.sha256(username: user.username, realm: user.domain, password: password)
-        guard candidate == record.ha1SHA256 else { return .challenge(self.challenges(realm: realm, stale: false)) }
+        let stored = record?.ha1SHA256 ?? String(repeating: "0", count: candidate.count)
+        guard Self.constantTimeEqual(candidate, stored), record != nil else { return .challenge(self.challenges(realm: realm, stale: false)) }
         return .authenticated(user)
     }
 
-    private func checkDigest(_ credentials: DigestAuthParameters, method: String, realm: String) async throws -> Outcome {
+    private func checkDigest(_ credentials: DigestAuthParameters, method: String, target: String, realm: String) async throws -> Outcome {
         guard let username = credentials["username"], self.domains.contains(realm) else {
             return .challenge(self.challenges(realm: realm, stale: false))
         }
+        // RFC 7616 §3.4: qop=auth (a nonce-count to stop replays) and the credentials must be
+        // for this very request-target, not one captured from another request.
+        guard credentials["qop"]?.lowercased() == "auth" else { return .challenge(self.challenges(realm: realm, stale: false)) }
+        guard credentials["uri"] == target else { return .badRequest("Digest uri does not match the request target") }
         let record = try await self.store.user(username: username, domain: realm)
         let nonce = credentials["nonce"] ?? ""
-        let last = self.nonceCounts.withLockedValue { $0[nonce] }
+        let last = self.nonceCounts.withLockedValue { $0[nonce]?.count }
         let (verdict, count) = self.digest.verify(
             credentials, method: method, realm: realm,
             ha1: { algorithm in record.map { algorithm == .sha256 ? $0.ha1SHA256 : $0.ha1MD5 } },
             now: Int64(Date().timeIntervalSince1970), lastNonceCount: last)
         switch verdict {
         case .authenticated:
-            if let count {
-                self.nonceCounts.withLockedValue { counts in
-                    if counts.count > 50_000 { counts.removeAll() }
-                    counts[nonce] = count
-                }
+            guard let count else { return .challenge(self.challenges(realm: realm, stale: false)) }
+            // Check and record the count in one step: two requests racing with one count
+            // cannot both pass.
+            let now = Int64(Date().timeIntervalSince1970)
+            let lifetime = self.digest.nonceLifetime
+            let fresh = self.nonceCounts.withLockedValue { counts -> Bool in
+                if let seen = counts[nonce], seen.count >= count { return false }
+                if counts.count > 50_000 { counts = counts.filter { now - $0.value.firstSeen <= lifetime } }
+                counts[nonce] = (count, counts[nonce]?.firstSeen ?? now)
+                return true
             }
+            guard fresh else { return .challenge(self.challenges(realm: realm, stale: false)) }
             return .authenticated(AuthenticatedUser(username: username, domain: realm))
         case .challenge(let stale):
             return .challenge(self.challenges(realm: realm, stale: stale))
         case .badRequest(let reason):
             return .badRequest(reason)
         }
+    }
+
+    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8)
+        let y = Array(b.utf8)
+        guard x.count == y.count else { return false }
+        var difference: UInt8 = 0
+        for index in x.indices { difference |= x[index] ^ y[index] }
+        return difference == 0
     }
 
     /// Authenticates and returns the user, or the response to send instead.

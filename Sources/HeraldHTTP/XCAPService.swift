@@ -123,6 +123,9 @@ struct XCAPService: Sendable {
             if Self.ifNoneMatch(request, etag: current.etag) { return Response(status: .notModified, headers: Self.etagHeader(current.etag)) }
             var headers = Self.etagHeader(current.etag)
             headers[.contentType] = current.contentType
+            // Stored bodies are served as data, never as something a browser would run.
+            headers[HTTPField.Name("X-Content-Type-Options")!] = "nosniff"
+            headers[HTTPField.Name("Content-Security-Policy")!] = "sandbox; default-src 'none'"
             return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: current.body)))
         }
         let document = try self.parse(current)
@@ -187,6 +190,9 @@ struct XCAPService: Sendable {
                 options: XCAPPutOptions(limits: self.limits, acceptsMismatchedAttributeTest: true))
             element = result.document
             newBody = Array(XMLSerializer.serialize(result.document).utf8)
+            guard newBody.count <= self.limits.maxBytes else {
+                throw XCAPOperationError.payloadTooLarge(reason: "the document would exceed \(self.limits.maxBytes) bytes")
+            }
             storedType = current.contentType
             status = .init(code: result.outcome.status)
         } else {
@@ -208,7 +214,7 @@ struct XCAPService: Sendable {
             auid: uri.auid, owner: owner, path: uri.documentName, contentType: storedType, body: newBody, etag: etag,
             modifiedAt: Int64(Date().timeIntervalSince1970))
         try await self.commit(uri: uri, owner: owner, expected: current?.etag, record: record)
-        self.engine.xcapDocumentChanged(auid: uri.auid, owner: owner, path: uri.documentName, document: element)
+        self.engine.xcapDocumentChanged(auid: uri.auid, owner: owner, path: uri.documentName)
         return Response(status: status, headers: Self.etagHeader(etag))
     }
 
@@ -238,7 +244,7 @@ struct XCAPService: Sendable {
         guard let selector = try uri.parsedNodeSelector(for: usage) else {
             try XCAPDocumentOperations.checkDelete(usage: usage)
             try await self.commit(uri: uri, owner: owner, expected: current.etag, record: nil)
-            self.engine.xcapDocumentChanged(auid: uri.auid, owner: owner, path: uri.documentName, document: nil)
+            self.engine.xcapDocumentChanged(auid: uri.auid, owner: owner, path: uri.documentName)
             return Response(status: .ok)
         }
         let document = try XCAPNodeOperations.delete(at: selector, in: try self.parse(current), usage: usage)
@@ -247,7 +253,7 @@ struct XCAPService: Sendable {
         record.etag = Self.newTag()
         record.modifiedAt = Int64(Date().timeIntervalSince1970)
         try await self.commit(uri: uri, owner: owner, expected: current.etag, record: record)
-        self.engine.xcapDocumentChanged(auid: uri.auid, owner: owner, path: uri.documentName, document: document)
+        self.engine.xcapDocumentChanged(auid: uri.auid, owner: owner, path: uri.documentName)
         return Response(status: .ok, headers: Self.etagHeader(record.etag))
     }
 

@@ -29,6 +29,8 @@ public struct HeraldConfiguration: Sendable {
     public var routes = StaticRouteTable()
     /// The XCAP root path on the HTTP port (RFC 4825 §6.1).
     public var xcapRoot = "/"
+    /// HTTP authentication proxies whose X-3GPP-Intended-Identity is believed (TS 24.623).
+    public var identityProxies: [String] = []
 
     public init() {}
 
@@ -49,6 +51,7 @@ public struct HeraldConfiguration: Sendable {
         var trusted_hosts: [String]?
         var routes: [String: String]?
         var xcap_root: String?
+        var identity_proxies: [String]?
     }
 
     /// Applies a YAML config file over the current values.
@@ -79,7 +82,15 @@ public struct HeraldConfiguration: Sendable {
         if let policy = file.default_policy { try self.setDefaultPolicy(policy) }
         if let hosts = file.trusted_hosts { try self.setTrustedHosts(hosts) }
         if let root = file.xcap_root { try self.setXCAPRoot(root) }
+        if let proxies = file.identity_proxies { try self.setIdentityProxies(proxies) }
         if let routes = file.routes { try self.setRoutes(routes.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }) }
+    }
+
+    public mutating func setIdentityProxies(_ hosts: [String]) throws(ConfigurationError) {
+        for host in hosts where !Self.isIPAddress(host) {
+            throw .invalidValue("identity-proxy", "'\(host)': expected an IP address")
+        }
+        self.identityProxies = hosts
     }
 
     public mutating func setXCAPRoot(_ root: String) throws(ConfigurationError) {

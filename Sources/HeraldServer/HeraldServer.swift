@@ -161,7 +161,7 @@ public enum HeraldRunner {
             host: configuration.httpHost, port: configuration.httpPort, logger: logger, engine: server.engine, store: store,
             authentication: HTTPAuthentication(
                 store: store, domains: configuration.domains, trustedHosts: Set(configuration.trustedHosts.map { $0.lowercased() }),
-                authMode: configuration.authMode),
+                identityProxies: Set(configuration.identityProxies.map { $0.lowercased() }), authMode: configuration.authMode),
             xcapRoot: configuration.xcapRoot, isHealthy: { server.isHealthy },
             metrics: { await metrics.render(engine: server.engine, transports: server.transports, store: store) })
         let services = ServiceGroup(

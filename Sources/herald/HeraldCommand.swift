@@ -82,6 +82,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("xcap-root"), help: "XCAP root path on the HTTP port (default /).")
     var xcapRoot: String?
 
+    @Option(name: .customLong("identity-proxy"), help: "IP address of an HTTP authentication proxy whose X-3GPP-Intended-Identity is believed (repeatable).")
+    var identityProxies: [String] = []
+
     func resolvedConfiguration() throws -> HeraldConfiguration {
         var configuration = try self.store.configuration()
         if !self.domains.isEmpty { try configuration.setDomains(self.domains) }
@@ -98,6 +101,7 @@ struct Serve: AsyncParsableCommand {
         if !self.trustedHosts.isEmpty { try configuration.setTrustedHosts(self.trustedHosts) }
         if !self.routes.isEmpty { try configuration.setRoutes(self.routes) }
         if let root = self.xcapRoot { try configuration.setXCAPRoot(root) }
+        if !self.identityProxies.isEmpty { try configuration.setIdentityProxies(self.identityProxies) }
         return configuration
     }
 

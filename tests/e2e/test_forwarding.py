@@ -148,3 +148,32 @@ def test_bindings_survive_kill_9(herald_factory, tmp_path):
         phone.sock.sendto(answer(got, 200, "OK", "c1"), (LOOPBACK, h2.udp_port))
         final = caller.final(5.0)
         assert final is not None and final.status == 200
+
+
+def _digest_header(challenge: str, user: str, password: str, method: str, uri: str, nc: int = 1) -> str:
+    import hashlib
+    import re as _re
+    params = dict(_re.findall(r'(\w+)="?([^",]*)"?', challenge.split(" ", 1)[1]))
+    realm, nonce = params["realm"], params["nonce"]
+    h = lambda s: hashlib.md5(s.encode()).hexdigest()  # noqa: E731
+    ha1, ha2 = h(f"{user}:{realm}:{password}"), h(f"{method}:{uri}")
+    ncs, cnonce = f"{nc:08x}", "e2ecnonce"
+    response = h(f"{ha1}:{nonce}:{ncs}:{cnonce}:auth:{ha2}")
+    return (f'Digest username="{user}", realm="{realm}", nonce="{nonce}", uri="{uri}", response="{response}", '
+            f'algorithm=MD5, qop=auth, nc={ncs}, cnonce="{cnonce}", opaque="{params.get("opaque", "")}"')
+
+
+def test_http_digest_needs_the_right_uri_and_rejects_replays(herald_factory):
+    from xcapclient import http
+    h = herald_factory(domains=(DOMAIN,), auth="digest")
+    assert run_cli("user", "add", f"alice@{DOMAIN}", "--password", "wonderland", "--data-dir", str(h.data_dir)).returncode == 0
+    path = f"/api/users/alice@{DOMAIN}/forwarding"
+    challenge = next(c for c in http(h.http_port, "GET", path).headers["www-authenticate"] if "MD5" in c)
+    ok = http(h.http_port, "GET", path, headers=[f"Authorization: {_digest_header(challenge, 'alice', 'wonderland', 'GET', path)}"])
+    assert ok.status == 200, ok.body
+    replay = http(h.http_port, "GET", path, headers=[f"Authorization: {_digest_header(challenge, 'alice', 'wonderland', 'GET', path)}"])
+    assert replay.status == 401, "a replayed nonce-count was accepted"
+    other = http(h.http_port, "GET", path, headers=[f"Authorization: {_digest_header(challenge, 'alice', 'wonderland', 'GET', '/elsewhere', nc=2)}"])
+    assert other.status == 400
+    nc2 = http(h.http_port, "GET", path, headers=[f"Authorization: {_digest_header(challenge, 'alice', 'wonderland', 'GET', path, nc=3)}"])
+    assert nc2.status == 200

@@ -256,7 +256,7 @@ def test_xcap_documents_survive_kill_9(herald_factory, tmp_path):
 
 
 def test_intended_identity_only_from_trusted_proxies_and_service_uris_are_unique(herald_factory):
-    h = herald_factory(domains=("example.com",), auth="digest", extra_args=["--trusted-host", LOOPBACK])
+    h = herald_factory(domains=("example.com",), auth="digest", extra_args=["--identity-proxy", LOOPBACK])
     doc = "/rls-services/users/sip:alice@example.com/index"
     body = (b'<?xml version="1.0" encoding="UTF-8"?>\n<rls-services xmlns="urn:ietf:params:xml:ns:rls-services">'
             b'<service uri="sip:alice-buddies@example.com"><resource-list>http://127.0.0.1/resource-lists/users/'
@@ -275,7 +275,8 @@ def test_intended_identity_only_from_trusted_proxies_and_service_uris_are_unique
 
 
 def test_intended_identity_from_an_untrusted_peer_is_ignored(herald_factory):
-    h = herald_factory(domains=("example.com",), auth="digest")
+    # A SIP trusted host is not an HTTP identity proxy.
+    h = herald_factory(domains=("example.com",), auth="digest", extra_args=["--trusted-host", LOOPBACK])
     got = http(h.http_port, "GET", "/resource-lists/users/sip:alice@example.com/index",
                headers=['X-3GPP-Intended-Identity: "sip:alice@example.com"'])
     assert got.status == 401

@@ -83,9 +83,12 @@ public struct PresContentUsage: XCAPApplicationUsage {
         return (mimeType, data)
     }
 
+    /// Raster images only: an SVG is a script-capable document, and the icon is served from the
+    /// same origin as the user's other documents and her forwarding settings.
+    static let imageTypes: Set<String> = ["image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp"]
+
     static func isImage(_ contentType: String) -> Bool {
-        let essence = XCAPMediaType.essence(of: contentType)
-        return essence.hasPrefix("image/") && essence.count > "image/".count
+        Self.imageTypes.contains(XCAPMediaType.essence(of: contentType).lowercased())
     }
 
     private static func isMediaType(_ text: String) -> Bool {
