@@ -21,6 +21,9 @@ struct XCAPService: Sendable {
     let limits = XMLLimits(maxBytes: 1024 * 1024, maxDepth: 32, maxElements: 20_000)
     /// The largest request body accepted (pres-content icons included).
     static let maxBodyBytes = 1024 * 1024
+    /// Per-user quota: documents and bytes in her home directory.
+    static let maxDocumentsPerUser = 100
+    static let maxBytesPerUser = 8 * 1024 * 1024
 
     func register(on router: Router<HeraldRequestContext>) {
         var prefix = self.xcapRoot
@@ -209,6 +212,7 @@ struct XCAPService: Sendable {
             status = current == nil ? .created : .ok
         }
         if let element, usage.auid == RLSServicesUsage.auid { try await self.checkServiceURIsUnique(element, owner: owner) }
+        try await self.checkQuota(owner: owner, replacing: current, newSize: newBody.count)
         let etag = Self.newTag()
         let record = XCAPDocumentRecord(
             auid: uri.auid, owner: owner, path: uri.documentName, contentType: storedType, body: newBody, etag: etag,
@@ -216,6 +220,18 @@ struct XCAPService: Sendable {
         try await self.commit(uri: uri, owner: owner, expected: current?.etag, record: record)
         self.engine.xcapDocumentChanged(auid: uri.auid, owner: owner, path: uri.documentName)
         return Response(status: status, headers: Self.etagHeader(etag))
+    }
+
+    /// A user's home directory is bounded (documents and bytes), so no user can grow the store
+    /// and the engine's policy cache without limit.
+    private func checkQuota(owner: String, replacing current: XCAPDocumentRecord?, newSize: Int) async throws {
+        let documents = try await self.store.xcapDocuments(owner: owner)
+        let count = documents.count + (current == nil ? 1 : 0)
+        let bytes = documents.reduce(0) { $0 + $1.body.count } - (current?.body.count ?? 0) + newSize
+        guard count <= Self.maxDocumentsPerUser, bytes <= Self.maxBytesPerUser else {
+            throw XCAPOperationError.conflict(.constraintFailure(
+                phrase: "quota: at most \(Self.maxDocumentsPerUser) documents and \(Self.maxBytesPerUser / 1024 / 1024) MiB per user"))
+        }
     }
 
     /// RFC 4826 §4.4.5: a service URI names one service on the whole server.

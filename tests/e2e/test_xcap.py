@@ -280,3 +280,15 @@ def test_intended_identity_from_an_untrusted_peer_is_ignored(herald_factory):
     got = http(h.http_port, "GET", "/resource-lists/users/sip:alice@example.com/index",
                headers=['X-3GPP-Intended-Identity: "sip:alice@example.com"'])
     assert got.status == 401
+
+
+def test_a_users_home_directory_has_a_quota(herald_factory):
+    h = presence_server(herald_factory, "allow")
+    ctype = ["Content-Type: application/resource-lists+xml"]
+    for i in range(100):
+        r = http(h.http_port, "PUT", f"/resource-lists/users/sip:alice@example.com/doc{i}", RL, ctype)
+        assert r.status == 201, (i, r.status, r.body)
+    over = http(h.http_port, "PUT", "/resource-lists/users/sip:alice@example.com/doc100", RL, ctype)
+    assert over.status == 409 and b"constraint-failure" in over.body and b"quota" in over.body
+    # Replacing an existing document stays possible.
+    assert http(h.http_port, "PUT", "/resource-lists/users/sip:alice@example.com/doc7", RL, ctype).status == 200
