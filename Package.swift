@@ -38,7 +38,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(name: "PresenceDocuments", swiftSettings: strict),
-        .target(name: "XCAPCore", dependencies: ["PresenceDocuments"], swiftSettings: strict),
+        .target(name: "XCAP", dependencies: ["PresenceDocuments"], swiftSettings: strict),
         .target(name: "HeraldStore", dependencies: ["SIPCore"], swiftSettings: strict),
         .target(
             name: "HeraldStoreSQLite",
@@ -66,7 +66,7 @@ let package = Package(
         .target(
             name: "HeraldEngine",
             dependencies: [
-                "SIPCore", "SIPProtocol", "HeraldStore", "PresenceDocuments", "XCAPCore",
+                "SIPCore", "SIPProtocol", "HeraldStore", "PresenceDocuments", "XCAP",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -77,7 +77,7 @@ let package = Package(
         .target(
             name: "HeraldHTTP",
             dependencies: [
-                "HeraldEngine", "HeraldStore", "SIPProtocol", "XCAPCore", "PresenceDocuments",
+                "HeraldEngine", "HeraldStore", "SIPProtocol", "XCAP", "PresenceDocuments",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -146,7 +146,7 @@ let package = Package(
         .testTarget(name: "SIPCoreTests", dependencies: ["SIPCore", "SIPTesting"], swiftSettings: strict),
         .testTarget(name: "PresenceDocumentsTests", dependencies: ["PresenceDocuments"], swiftSettings: strict),
         .testTarget(name: "HeraldLoadKitTests", dependencies: ["HeraldLoadKit", "SIPCore"], swiftSettings: strict),
-        .testTarget(name: "XCAPCoreTests", dependencies: ["XCAPCore", "PresenceDocuments"], swiftSettings: strict),
+        .testTarget(name: "XCAPTests", dependencies: ["XCAP", "PresenceDocuments"], swiftSettings: strict),
         .testTarget(name: "SIPProtocolTests", dependencies: ["SIPProtocol", "SIPTesting"], swiftSettings: strict),
         .testTarget(
             name: "HeraldStoreTests",

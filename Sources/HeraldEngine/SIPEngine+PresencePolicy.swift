@@ -4,7 +4,7 @@ import NIOCore
 import PresenceDocuments
 import SIPCore
 import SIPProtocol
-import XCAPCore
+import XCAP
 
 /// The XCAP documents that shape presence, kept parsed in the engine: pres-rules decide who
 /// sees what (RFC 5025), resource-lists resolve their `external-list` conditions (OMA), and

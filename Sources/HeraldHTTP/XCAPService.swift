@@ -4,7 +4,7 @@ import HeraldEngine
 import HeraldStore
 import Hummingbird
 import PresenceDocuments
-import XCAPCore
+import XCAP
 
 /// The XCAP server (RFC 4825) on Herald's HTTP port: documents live in the store, every change
 /// is a compare-and-swap on the entity tag that was read (atomic, no lost update), and changes

@@ -1,6 +1,6 @@
 import PresenceDocuments
 import Testing
-@testable import XCAPCore
+@testable import XCAP
 
 /// Documents and helpers shared by the XCAP tests.
 enum XCAPFixtures {

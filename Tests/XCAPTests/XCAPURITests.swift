@@ -1,5 +1,5 @@
 import Testing
-@testable import XCAPCore
+@testable import XCAP
 
 @Suite struct XCAPURITests {
     @Test func seed001DirectoryPathDecodesTheXUI() throws {

@@ -1,6 +1,6 @@
 import PresenceDocuments
 import Testing
-@testable import XCAPCore
+@testable import XCAP
 
 @Suite struct XCAPApplicationUsageTests {
     func validate(_ text: String, with usage: some XCAPApplicationUsage) throws -> XCAPOperationError? {

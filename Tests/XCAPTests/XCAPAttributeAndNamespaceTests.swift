@@ -1,6 +1,6 @@
 import PresenceDocuments
 import Testing
-@testable import XCAPCore
+@testable import XCAP
 
 @Suite struct XCAPAttributeAndNamespaceTests {
     let document: XMLElement

@@ -1,6 +1,6 @@
 import PresenceDocuments
 import Testing
-@testable import XCAPCore
+@testable import XCAP
 
 @Suite struct XCAPNodeSelectorParsingTests {
     let rl = ResourceListsUsage.namespace

@@ -1,6 +1,6 @@
 import PresenceDocuments
 import Testing
-@testable import XCAPCore
+@testable import XCAP
 
 /// Seed 001 (an RCS client's XCAP sequence) replayed through the pure operations, the way the
 /// HTTP layer will drive them: parse the URI, find the usage, then document or node operations.
