@@ -161,6 +161,25 @@ public final class HTTPAuthentication: Sendable {
         }
     }
 
+    /// RFC 3261 §26.3.2.4 asks servers to resist password guessing; the HTTP port shares the
+    /// SIP side's policy: after 10 wrong credentials within a minute a source is refused for
+    /// five minutes (429 with Retry-After).
+    static let failuresBeforeBlock = 10
+    static let failureWindow: Int64 = 60
+    static let blockSeconds: Int64 = 300
+    private let failures = NIOLockedValueBox<[String: (count: Int, windowStart: Int64, blockedUntil: Int64)]>([:])
+
+    private func recordFailure(source: String, now: Int64) {
+        self.failures.withLockedValue { table in
+            if table.count > 10_000 { table = table.filter { $0.value.blockedUntil > now || now - $0.value.windowStart <= Self.failureWindow } }
+            var entry = table[source] ?? (0, now, 0)
+            if now - entry.windowStart > Self.failureWindow { entry = (0, now, 0) }
+            entry.count += 1
+            if entry.count >= Self.failuresBeforeBlock { entry.blockedUntil = now + Self.blockSeconds }
+            table[source] = entry
+        }
+    }
+
     static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
         let x = Array(a.utf8)
         let y = Array(b.utf8)
@@ -174,10 +193,18 @@ public final class HTTPAuthentication: Sendable {
     public func require(
         _ request: Request, context: HeraldRequestContext, realm: String, resourceOwner: AuthenticatedUser?
     ) async throws -> Result<AuthenticatedUser, HTTPFailure> {
+        let source = context.remoteAddress?.ipAddress ?? ""
+        let now = Int64(Date().timeIntervalSince1970)
+        if let blockedUntil = self.failures.withLockedValue({ $0[source]?.blockedUntil }), blockedUntil > now {
+            var failure = HTTPFailure(status: .tooManyRequests, text: "too many failed authentication attempts\n")
+            failure.retryAfter = Int(blockedUntil - now)
+            return .failure(failure)
+        }
         switch try await self.authenticate(request, context: context, realm: realm, resourceOwner: resourceOwner) {
         case .authenticated(let user):
             return .success(user)
         case .challenge(let values):
+            if request.headers[.authorization] != nil { self.recordFailure(source: source, now: now) }
             return .failure(HTTPFailure(status: .unauthorized, text: "authentication required\n", challenges: values))
         case .badRequest(let reason):
             return .failure(HTTPFailure(status: .badRequest, text: reason + "\n"))
@@ -191,6 +218,7 @@ public struct HTTPFailure: Error, Sendable {
     public var text: String
     public var challenges: [String] = []
     public var contentType = "text/plain; charset=utf-8"
+    public var retryAfter: Int?
 
     public init(status: HTTPResponse.Status, text: String, challenges: [String] = [], contentType: String = "text/plain; charset=utf-8") {
         self.status = status
@@ -203,6 +231,7 @@ public struct HTTPFailure: Error, Sendable {
         var headers = HTTPFields()
         headers[.contentType] = self.contentType
         for challenge in self.challenges { headers.append(HTTPField(name: .wwwAuthenticate, value: challenge)) }
+        if let retryAfter = self.retryAfter { headers[.retryAfter] = String(retryAfter) }
         return Response(status: self.status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: self.text)))
     }
 }

@@ -177,3 +177,14 @@ def test_http_digest_needs_the_right_uri_and_rejects_replays(herald_factory):
     assert other.status == 400
     nc2 = http(h.http_port, "GET", path, headers=[f"Authorization: {_digest_header(challenge, 'alice', 'wonderland', 'GET', path, nc=3)}"])
     assert nc2.status == 200
+
+
+def test_http_password_guessing_is_refused_for_a_while(herald_factory):
+    from xcapclient import http
+    h = herald_factory(domains=(DOMAIN,), auth="digest")
+    assert run_cli("user", "add", f"alice@{DOMAIN}", "--password", "wonderland", "--data-dir", str(h.data_dir)).returncode == 0
+    path = f"/api/users/alice@{DOMAIN}/forwarding"
+    statuses = [http(h.http_port, "GET", path, user=f"alice@{DOMAIN}", password=f"guess{i}").status for i in range(10)]
+    assert statuses == [401] * 10
+    blocked = http(h.http_port, "GET", path, user=f"alice@{DOMAIN}", password="wonderland")
+    assert blocked.status == 429 and int(blocked.header("retry-after")) > 0
