@@ -80,17 +80,17 @@ extension SIPEngine {
         return true
     }
 
-    /// RFC 7044 §10.1: the first diversion records the original target as index 1; each new
-    /// target is a child of the previous entry (1.1, 1.1.1, ...) with `mp` naming the entry it
-    /// was retargeted from and the cause in its URI (RFC 4458).
+    /// RFC 7044 §10.1: the current target is recorded (index 1 when the request carries no
+    /// History-Info yet), and the new target becomes a child of the last entry, with `mp`
+    /// naming the entry it was retargeted from and the cause in its URI (RFC 4458).
     static func recordDiversion(_ request: inout SIPRequest, to target: SIPURI, cause: Int) {
         let name = SIPHeaderName("History-Info")
-        var count = request.headers.tokens(name).count
-        if count == 0 {
+        let existing = request.headers.tokens(name).compactMap { try? NameAddress(parsing: $0, header: "History-Info") }
+        var previous = existing.last.flatMap { entry in entry.parameters.first { $0.name.lowercased() == "index" }?.value } ?? ""
+        if previous.isEmpty {
             request.headers.add(name, "<\(request.requestURIText)>;index=1")
-            count = 1
+            previous = "1"
         }
-        let previous = Array(repeating: "1", count: count).joined(separator: ".")
         var entry = target
         entry.parameters.removeAll { $0.name.lowercased() == "cause" }
         entry.parameters.append(SIPParameter("cause", String(cause)))

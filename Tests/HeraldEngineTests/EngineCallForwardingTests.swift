@@ -211,6 +211,17 @@ import Testing
         #expect(self.invites(harness, to: Self.carolPhone).isEmpty)
     }
 
+    @Test func aDiversionContinuesTheHistoryInfoTheRequestBrought() async throws {
+        let harness = EngineHarness()
+        await self.register(harness, user: "carol", at: Self.carolPhone)
+        try await harness.store.addUser(UserRecord(username: "alice", domain: "example.com", ha1MD5: "", ha1SHA256: ""))
+        await harness.store.setForwardingRules(ForwardingRules(unconditional: "sip:carol@example.com"), username: "alice", domain: "example.com")
+        await harness.send(self.call(extra: ["History-Info: <sip:bob@example.org>;index=1, <sip:alice@example.com>;index=1.2;rc=1"]))
+        let diverted = try #require(self.invites(harness, to: Self.carolPhone).first)
+        let values = diverted.headers.fields(SIPHeaderName("History-Info")).map(\.value)
+        #expect(values.last == "<sip:carol@example.com;cause=302>;index=1.2.1;mp=1.2")
+    }
+
     @Test func divertReasonFollowsTheBranchOutcomes() {
         #expect(CallForwardingPolicy.reason(finalStatuses: [486], noAnswerTimerFired: false, hadContacts: true, cancelledByCaller: false) == .busy)
         #expect(CallForwardingPolicy.reason(finalStatuses: [408, 503], noAnswerTimerFired: false, hadContacts: true, cancelledByCaller: false) == .unreachable)
