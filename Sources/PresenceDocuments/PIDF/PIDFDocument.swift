@@ -10,12 +10,6 @@ public struct PIDFDocument: Sendable, Equatable {
     /// The root's namespace declarations, reused so composed documents keep familiar prefixes.
     public var declarations: [XMLNamespaceDeclaration]
 
-    static let presenceName = XMLName(PresenceNamespace.pidf, "presence")
-    static let tupleName = XMLName(PresenceNamespace.pidf, "tuple")
-    static let statusName = XMLName(PresenceNamespace.pidf, "status")
-    static let noteName = XMLName(PresenceNamespace.pidf, "note")
-    static let personName = XMLName(PresenceNamespace.dataModel, "person")
-    static let deviceName = XMLName(PresenceNamespace.dataModel, "device")
 
     public init(entity: String, tuples: [XMLElement] = [], persons: [XMLElement] = [], devices: [XMLElement] = [],
                 notes: [XMLElement] = [], extensions: [XMLElement] = [], declarations: [XMLNamespaceDeclaration] = []) {
@@ -32,17 +26,11 @@ public struct PIDFDocument: Sendable, Equatable {
     /// `presence` root with an `entity`, every tuple with an `id` and a `status`
     /// (RFC 3863 §4.1), every person and device with an `id` (RFC 4479 §3), ids unique.
     public init(parsing bytes: [UInt8], limits: XMLLimits = XMLLimits()) throws(PresenceDocumentError) {
-        let root: XMLElement
-        do {
-            root = try XMLDocumentParser.parse(bytes, limits: limits)
-        } catch {
-            throw PresenceDocumentError(error.reason)
-        }
-        try self.init(element: root)
+        try self.init(element: PresenceDocumentError.parse(bytes, limits: limits))
     }
 
     public init(element root: XMLElement) throws(PresenceDocumentError) {
-        guard root.name == Self.presenceName else {
+        guard root.name == PIDFName.presence else {
             throw PresenceDocumentError("not a PIDF document: root element is \(root.name), expected {\(PresenceNamespace.pidf)}presence")
         }
         guard let entity = root.attribute("entity"), !entity.isEmpty else {
@@ -52,19 +40,19 @@ public struct PIDFDocument: Sendable, Equatable {
         var ids = Set<String>()
         for child in root.childElements {
             switch child.name {
-            case Self.tupleName:
-                guard child.firstChild(named: Self.statusName) != nil else {
+            case PIDFName.tuple:
+                guard child.firstChild(named: PIDFName.status) != nil else {
                     throw PresenceDocumentError("PIDF tuple without status element")
                 }
                 try Self.checkID(child, kind: "tuple", seen: &ids)
                 self.tuples.append(child)
-            case Self.personName:
+            case PIDFName.person:
                 try Self.checkID(child, kind: "person", seen: &ids)
                 self.persons.append(child)
-            case Self.deviceName:
+            case PIDFName.device:
                 try Self.checkID(child, kind: "device", seen: &ids)
                 self.devices.append(child)
-            case Self.noteName:
+            case PIDFName.note:
                 self.notes.append(child)
             default:
                 self.extensions.append(child)
@@ -82,7 +70,7 @@ public struct PIDFDocument: Sendable, Equatable {
     /// The document as a `presence` element: tuples, notes, then persons, devices and other
     /// extensions, the order of the RFC 3863 and RFC 4479 schemas.
     public var element: XMLElement {
-        var root = XMLElement(Self.presenceName, namespaceDeclarations: Self.rootDeclarations(self.declarations))
+        var root = XMLElement(PIDFName.presence, namespaceDeclarations: Self.rootDeclarations(self.declarations))
         root.setAttribute("entity", self.entity)
         let parts = self.tuples + self.notes + self.persons + self.devices + self.extensions
         root.children = parts.map { .element($0) }

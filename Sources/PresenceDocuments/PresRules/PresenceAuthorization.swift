@@ -82,7 +82,7 @@ public enum PresenceAuthorization {
     /// `sphere` element, either its text or the name of its `work`/`home` child.
     public static func currentSphere(of pidf: XMLElement) -> String? {
         let sphereName = XMLName(PresenceNamespace.rpid, "sphere")
-        for person in pidf.children(named: XMLName(PresenceNamespace.dataModel, "person")) {
+        for person in pidf.children(named: PIDFName.person) {
             guard let sphere = person.firstChild(named: sphereName) else { continue }
             if !sphere.text.isEmpty { return sphere.text }
             if let token = sphere.childElements.first { return token.name.local }

@@ -26,7 +26,7 @@ extension PresenceFilter {
         -> XMLElement {
         var result = component
         result.children = component.childElements.compactMap { child -> XMLNode? in
-            if child.name == Self.statusName, kind == .service {
+            if child.name == PIDFName.status, kind == .service {
                 return .element(Self.filteredStatus(child, by: transformations))
             }
             if Self.isStructural(child.name, in: kind) { return .element(child) }
@@ -39,7 +39,7 @@ extension PresenceFilter {
     static func filteredStatus(_ status: XMLElement, by transformations: PresenceTransformations) -> XMLElement {
         var result = status
         result.children = status.childElements.compactMap { child -> XMLNode? in
-            if child.name == Self.basicName { return .element(child) }
+            if child.name == PIDFName.basic { return .element(child) }
             return Self.keptAttribute(child, by: transformations).map { .element($0) }
         }
         return result

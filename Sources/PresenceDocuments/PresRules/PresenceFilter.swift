@@ -4,21 +4,13 @@
 /// defaults to "nothing"), so `PresenceTransformations.nothing` leaves the bare `presence`
 /// element with its `entity`.
 public enum PresenceFilter {
-    static let presenceName = XMLName(PresenceNamespace.pidf, "presence")
-    static let tupleName = XMLName(PresenceNamespace.pidf, "tuple")
-    static let statusName = XMLName(PresenceNamespace.pidf, "status")
-    static let basicName = XMLName(PresenceNamespace.pidf, "basic")
-    static let contactName = XMLName(PresenceNamespace.pidf, "contact")
-    static let personName = XMLName(PresenceNamespace.dataModel, "person")
-    static let deviceName = XMLName(PresenceNamespace.dataModel, "device")
-    static let deviceIDName = XMLName(PresenceNamespace.dataModel, "deviceID")
     static let classElementName = XMLName(PresenceNamespace.rpid, "class")
 
     /// The filtered copy of `pidf` (a `{urn:ietf:params:xml:ns:pidf}presence` element). Any
     /// other root gives an empty `presence` element carrying the root's `entity`, if any.
     public static func apply(_ transformations: PresenceTransformations, to pidf: XMLElement) -> XMLElement {
-        guard pidf.name == Self.presenceName else {
-            var empty = XMLElement(Self.presenceName, namespaceDeclarations: [XMLNamespaceDeclaration(prefix: nil, uri: PresenceNamespace.pidf)])
+        guard pidf.name == PIDFName.presence else {
+            var empty = XMLElement(PIDFName.presence, namespaceDeclarations: [XMLNamespaceDeclaration(prefix: nil, uri: PresenceNamespace.pidf)])
             if let entity = pidf.attribute("entity") { empty.setAttribute("entity", entity) }
             return empty
         }
@@ -27,13 +19,13 @@ public enum PresenceFilter {
         for child in pidf.childElements {
             let kept: XMLElement?
             switch child.name {
-            case Self.tupleName:
+            case PIDFName.tuple:
                 kept = Self.isProvided(service: child, by: transformations.services)
                     ? Self.filtered(child, kind: .service, by: transformations) : nil
-            case Self.personName:
+            case PIDFName.person:
                 kept = Self.isProvided(person: child, by: transformations.persons)
                     ? Self.filtered(child, kind: .person, by: transformations) : nil
-            case Self.deviceName:
+            case PIDFName.device:
                 kept = Self.isProvided(device: child, by: transformations.devices)
                     ? Self.filtered(child, kind: .device, by: transformations) : nil
             default:
@@ -52,12 +44,12 @@ public enum PresenceFilter {
     /// from a presentity that is offline. The tuple id is an ordinary-looking one for the same
     /// reason.
     public static func neutralDocument(entity: String, tupleID: String = "t1") -> XMLElement {
-        let basic = XMLElement(Self.basicName, children: [.text("closed")])
-        let status = XMLElement(Self.statusName, children: [.element(basic)])
-        var tuple = XMLElement(Self.tupleName, children: [.element(status)])
+        let basic = XMLElement(PIDFName.basic, children: [.text("closed")])
+        let status = XMLElement(PIDFName.status, children: [.element(basic)])
+        var tuple = XMLElement(PIDFName.tuple, children: [.element(status)])
         tuple.setAttribute("id", tupleID)
         var presence = XMLElement(
-            Self.presenceName, namespaceDeclarations: [XMLNamespaceDeclaration(prefix: nil, uri: PresenceNamespace.pidf)],
+            PIDFName.presence, namespaceDeclarations: [XMLNamespaceDeclaration(prefix: nil, uri: PresenceNamespace.pidf)],
             children: [.element(tuple)])
         presence.setAttribute("entity", entity)
         return presence
@@ -69,7 +61,7 @@ public enum PresenceFilter {
         if permission.allServices { return true }
         if let id = tuple.attribute("id"), permission.occurrenceIDs.contains(id) { return true }
         if let serviceClass = Self.classOf(tuple), permission.classes.contains(serviceClass) { return true }
-        guard let contact = tuple.firstChild(named: Self.contactName)?.text, !contact.isEmpty else { return false }
+        guard let contact = tuple.firstChild(named: PIDFName.contact)?.text, !contact.isEmpty else { return false }
         // The service URI is compared whole: its parameters (a GRUU, a transport) can tell two
         // services apart, and a looser match could show a service the rule did not name.
         if permission.serviceURIs.contains(where: { $0.trimmedXMLWhitespace == contact }) { return true }
@@ -88,7 +80,7 @@ public enum PresenceFilter {
         if permission.allDevices { return true }
         if let id = device.attribute("id"), permission.occurrenceIDs.contains(id) { return true }
         if let deviceClass = Self.classOf(device), permission.classes.contains(deviceClass) { return true }
-        if let deviceID = device.firstChild(named: Self.deviceIDName)?.text, permission.deviceIDs.contains(deviceID) {
+        if let deviceID = device.firstChild(named: PIDFName.deviceID)?.text, permission.deviceIDs.contains(deviceID) {
             return true
         }
         return false

@@ -13,13 +13,7 @@ public struct PresenceRules: Sendable, Hashable {
 
     /// Parses a document taken off the wire (an XCAP PUT of `pres-rules`).
     public init(parsing bytes: [UInt8], limits: XMLLimits = XMLLimits()) throws(PresenceDocumentError) {
-        let root: XMLElement
-        do {
-            root = try XMLDocumentParser.parse(bytes, limits: limits)
-        } catch {
-            throw PresenceDocumentError(error.reason)
-        }
-        try self.init(element: root)
+        try self.init(element: PresenceDocumentError.parse(bytes, limits: limits))
     }
 
     public init(element root: XMLElement) throws(PresenceDocumentError) {

@@ -16,10 +16,10 @@ public struct PIDFManipulationUsage: XCAPApplicationUsage {
     /// The root is `<presence>`; every tuple, person and device has an `id` (RFC 3863, RFC 4479),
     /// and the ids are unique within the document.
     public func validate(_ document: XMLElement) -> XCAPOperationError? {
-        if let error = XCAPValidation.requireRoot(document, XMLName(PresenceNamespace.pidf, "presence")) { return error }
+        if let error = XCAPValidation.requireRoot(document, PIDFName.presence) { return error }
         let identified: Set<XMLName> = [
-            XMLName(PresenceNamespace.pidf, "tuple"), XMLName(PresenceNamespace.dataModel, "person"),
-            XMLName(PresenceNamespace.dataModel, "device"),
+            PIDFName.tuple, PIDFName.person,
+            PIDFName.device,
         ]
         var seen = Set<String>()
         for (index, child) in XCAPValidation.childElements(of: document) where identified.contains(child.name) {
