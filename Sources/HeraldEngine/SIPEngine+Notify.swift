@@ -9,12 +9,12 @@ extension SIPEngine {
     /// Builds and sends one NOTIFY in the subscription's dialog (RFC 6665 §4.2.2, RFC 3261 §12.2.1.1).
     /// The body is computed when the NOTIFY leaves, so it always carries the latest state.
     func sendNotify(_ subscription: SubscriptionEntry, state: SubscriptionStateHeader, withState: Bool) {
-        let id = subscription.record.id
+        let id = subscription.id
         let cseq = subscription.localCSeq
         subscription.localCSeq += 1
-        if subscription.localCSeq > subscription.record.localCSeqReserved {
+        if subscription.localCSeq > subscription.localCSeqReserved {
             // Reserve the next block before using it, so a restart never reuses a CSeq.
-            subscription.record.localCSeqReserved = subscription.localCSeq + Self.cseqReservation
+            subscription.localCSeqReserved = subscription.localCSeq + Self.cseqReservation
             self.persist(subscription)
         }
         self.stateBody(for: subscription, withState: withState).whenComplete { result in
@@ -48,20 +48,20 @@ extension SIPEngine {
     private func notifyRequest(
         _ subscription: SubscriptionEntry, state: SubscriptionStateHeader, cseq: UInt32, body: (String, [UInt8])?
     ) -> (SIPRequest, String) {
-        let record = subscription.record
+        let dialog = subscription.dialogFields
         let transport = subscription.destination.transport
         let branch = Self.makeBranch()
         let sentBy = self.configuration.sentBy[transport] ?? "127.0.0.1"
         var headers = SIPHeaders()
         headers.add(SIPHeaderName(.via), "SIP/2.0/\(transport.viaToken) \(sentBy);branch=\(branch);rport")
         headers.add(SIPHeaderName(.maxForwards), "70")
-        for route in record.routeSet { headers.add(SIPHeaderName(.route), route) }
-        headers.add(SIPHeaderName(.from), "<\(record.resourceURI)>;tag=\(record.localTag)")
-        headers.add(SIPHeaderName(.to), record.watcherAddress + ";tag=\(record.remoteTag)")
-        headers.add(SIPHeaderName(.callID), record.callID)
+        for route in dialog.routeSet { headers.add(SIPHeaderName(.route), route) }
+        headers.add(SIPHeaderName(.from), "<\(subscription.resourceURI)>;tag=\(dialog.localTag)")
+        headers.add(SIPHeaderName(.to), dialog.watcherAddress + ";tag=\(dialog.remoteTag)")
+        headers.add(SIPHeaderName(.callID), dialog.callID)
         headers.add(SIPHeaderName(.cseq), "\(cseq) NOTIFY")
         headers.add(SIPHeaderName(.contact), self.contactHeader(for: transport))
-        headers.add(SIPHeaderName(.event), record.event + (record.eventID.map { ";id=\($0)" } ?? ""))
+        headers.add(SIPHeaderName(.event), subscription.package.name + (subscription.eventID.map { ";id=\($0)" } ?? ""))
         headers.add(SIPHeaderName(.subscriptionState), state.description)
         headers.add(SIPHeaderName(.userAgent), self.configuration.serverName)
         var bytes: [UInt8] = []
@@ -70,33 +70,32 @@ extension SIPEngine {
             bytes = content
         }
         headers.add(SIPHeaderName(.contentLength), String(bytes.count))
-        let target = (try? SIPURI(parsing: record.remoteTarget)) ?? SIPURI(host: subscription.destination.address.ipAddress ?? "127.0.0.1")
+        let target = (try? SIPURI(parsing: dialog.remoteTarget)) ?? SIPURI(host: subscription.destination.address.ipAddress ?? "127.0.0.1")
         return (SIPRequest(method: .notify, uri: target, headers: headers, body: bytes), branch)
     }
 
     /// The package's state document for this watcher, or nil for a NOTIFY without body.
     func stateBody(for subscription: SubscriptionEntry, withState: Bool) -> EventLoopFuture<(String, [UInt8])?> {
         guard withState else { return self.loop.makeSucceededFuture(nil) }
-        let record = subscription.record
         let package = subscription.package
         switch package.kind {
         case .presence:
             if subscription.machine.authorization == .politeBlock {
                 // RFC 5025 §3.2.1: a politely blocked watcher sees a neutral document.
-                let neutral = PresenceFilter.neutralDocument(entity: record.resourceURI)
+                let neutral = PresenceFilter.neutralDocument(entity: subscription.resourceURI)
                 return self.loop.makeSucceededFuture((package.notifyContentType, Array(XMLSerializer.serialize(neutral).utf8)))
             }
             if let transformations = subscription.transformations {
                 // RFC 5025 §3.3: this watcher sees what the rules provide to it.
-                let filtered = PresenceFilter.apply(transformations, to: self.composedPresence(record).element)
+                let filtered = PresenceFilter.apply(transformations, to: self.composedPresence(subscription).element)
                 return self.loop.makeSucceededFuture((package.notifyContentType, Array(XMLSerializer.serialize(filtered).utf8)))
             }
-            return self.sharedStateDocument(event: package.name, resource: record.resource) {
-                (package.notifyContentType, self.composedPresence(record).serialized())
+            return self.sharedStateDocument(event: package.name, resource: subscription.resource) {
+                (package.notifyContentType, self.composedPresence(subscription).serialized())
             }
         case .messageSummary:
-            return self.sharedStateDocument(event: package.name, resource: record.resource) {
-                let latest = self.livePublications(event: package.name, resource: record.resource).last
+            return self.sharedStateDocument(event: package.name, resource: subscription.resource) {
+                let latest = self.livePublications(event: package.name, resource: subscription.resource).last
                 return (package.notifyContentType, latest?.record.body ?? Array(MessageSummary(messagesWaiting: false).text.utf8))
             }
         case .registration:
@@ -104,7 +103,7 @@ extension SIPEngine {
             subscription.needsFullState = false
             let version = subscription.watcherInfoVersion
             subscription.watcherInfoVersion += 1
-            let aor = record.resource
+            let aor = subscription.resource
             let registrationID = Self.watcherID(aor)
             if !full {
                 let contacts = subscription.changedContacts.values.sorted { $0.id < $1.id }
@@ -132,10 +131,10 @@ extension SIPEngine {
         case .watcherInfo:
             let full = subscription.needsFullState || subscription.changedWatchers.isEmpty
             subscription.needsFullState = false
-            let watchers = full ? self.watchers(of: record.resource) : Array(subscription.changedWatchers.values).sorted { $0.id < $1.id }
+            let watchers = full ? self.watchers(of: subscription.resource) : Array(subscription.changedWatchers.values).sorted { $0.id < $1.id }
             subscription.changedWatchers.removeAll()
             let document = WatcherInfoDocument.document(
-                version: subscription.watcherInfoVersion, state: full ? .full : .partial, resource: record.resourceURI,
+                version: subscription.watcherInfoVersion, state: full ? .full : .partial, resource: subscription.resourceURI,
                 package: EventPackage.presence.name, watchers: watchers)
             subscription.watcherInfoVersion += 1
             return self.loop.makeSucceededFuture((package.notifyContentType, Array(XMLSerializer.serialize(document).utf8)))
@@ -145,8 +144,8 @@ extension SIPEngine {
     /// Every live publication of the presentity, over her permanent state from
     /// pidf-manipulation (RFC 4827 §1: published state is combined with it; a later
     /// publication wins for the same component id).
-    func composedPresence(_ record: SubscriptionRecord) -> PIDFDocument {
-        self.composedPresence(resource: record.resource, entity: record.resourceURI)
+    func composedPresence(_ subscription: SubscriptionEntry) -> PIDFDocument {
+        self.composedPresence(resource: subscription.resource, entity: subscription.resourceURI)
     }
 
     func composedPresence(resource: String, entity: String) -> PIDFDocument {
@@ -184,11 +183,12 @@ extension SIPEngine {
         case .pending: status = .pending
         case .terminated: status = .terminated
         }
-        let watcherURI = (try? NameAddress(parsing: subscription.record.watcherAddress))?.uri.description ?? subscription.record.watcher
+        let dialog = subscription.dialogFields
+        let watcherURI = (try? NameAddress(parsing: dialog.watcherAddress))?.uri.description ?? dialog.watcher
         return WatcherInfoDocument.Watcher(
-            id: Self.watcherID(subscription.record.id), uri: watcherURI, status: status, event: subscription.lastWatcherEvent,
-            displayName: subscription.record.watcherDisplayName,
-            durationSubscribed: Int(max(0, self.wallClock() - subscription.record.createdAt)))
+            id: Self.watcherID(subscription.id), uri: watcherURI, status: status, event: subscription.lastWatcherEvent,
+            displayName: dialog.watcherDisplayName,
+            durationSubscribed: Int(max(0, self.wallClock() - subscription.createdAt)))
     }
 
     /// A short stable id for a watcher's subscription (RFC 3858 `id`).
@@ -203,10 +203,11 @@ extension SIPEngine {
 
     /// A presence subscription changed status: tell the presentity's winfo subscribers (RFC 3857 §3.6).
     func watcherChanged(_ subscription: SubscriptionEntry) {
-        guard subscription.package.kind == .presence else { return }
+        guard subscription.package.kind == .presence,
+            let winfoIDs = self.subscriptionsByResource[Self.resourceKey(EventPackage.presenceWatcherInfo.name, subscription.resource)]
+        else { return }
         let watcher = self.watcherEntry(subscription)
-        let key = Self.resourceKey(EventPackage.presenceWatcherInfo.name, subscription.record.resource)
-        for id in self.subscriptionsByResource[key] ?? [] {
+        for id in winfoIDs {
             guard let winfo = self.subscriptions[id] else { continue }
             winfo.changedWatchers[watcher.id] = watcher
             self.apply(winfo.machine.stateChanged(now: self.instant), to: winfo, transaction: nil)

@@ -179,10 +179,10 @@ extension SIPEngine {
         let key = Self.resourceKey(EventPackage.presence.name, owner)
         for id in self.subscriptionsByResource[key] ?? [] {
             guard let subscription = self.subscriptions[id], subscription.machine.status != .terminated,
-                subscription.record.watcher != owner
+                subscription.watcher != owner
             else { continue }
             let decision = self.presenceDecision(
-                resource: owner, watcher: subscription.record.watcher, authenticated: subscription.watcherAuthenticated)
+                resource: owner, watcher: subscription.watcher, authenticated: subscription.watcherAuthenticated)
             let authorization = decision?.0 ?? self.configuration.defaultPolicy.authorization
             let transformations = decision?.1
             let previous = subscription.machine.authorization

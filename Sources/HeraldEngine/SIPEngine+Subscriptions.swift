@@ -87,28 +87,29 @@ extension SIPEngine {
         var resourceURI = uri
         resourceURI.parameters = []
         resourceURI.headers = []
-        // One string where the two are the same (the usual case): one allocation less each.
-        let resource = uri.addressOfRecord
+        let resourceKey = Self.resourceKey(package.name, uri.addressOfRecord)
+        // Every watcher of a resource shares one copy of its strings.
+        let sibling = self.subscriptionsByResource[resourceKey]?.first.flatMap { self.subscriptions[$0] }
+        let resource = sibling?.resource ?? uri.addressOfRecord
         let resourceText = resourceURI.description
+        let sharedURI = resourceText == resource ? resource : (sibling?.resourceURI == resourceText ? sibling?.resourceURI : nil) ?? resourceText
         let record = SubscriptionRecord(
-            id: SubscriptionEntry.id(
-                callID: essentials.callID, localTag: entry.toTag, remoteTag: essentials.from.tag ?? "", event: package.name, eventID: eventID),
-            event: package.name, eventID: eventID, resource: resource, resourceURI: resourceText == resource ? resource : resourceText,
+            id: SubscriptionEntry.id(localTag: entry.toTag, event: package.name, eventID: eventID),
+            event: package.name, eventID: eventID, resource: resource, resourceURI: sharedURI,
             watcher: essentials.from.uri.addressOfRecord, watcherAddress: Self.addressWithoutTag(essentials.from),
             watcherDisplayName: essentials.from.displayName.map(Self.unquote), callID: essentials.callID, localTag: entry.toTag,
             remoteTag: essentials.from.tag ?? "", remoteTarget: contact.uri.description, routeSet: routeSet,
             localCSeqReserved: Self.cseqReservation, remoteCSeq: essentials.cseq.sequenceNumber, expiresAt: wallNow + Int64(expires),
-            status: SubscriptionStatus.pending.rawValue, authorization: authorization.rawValue, destination: entry.destination.storedForm,
+            status: SubscriptionStatus.pending.rawValue, authorization: authorization.rawValue, destination: "",
             createdAt: wallNow)
         let subscription = SubscriptionEntry(
             record: record, machine: NotifierSubscription(authorization: authorization, expiresAt: now + .seconds(expires)),
             package: package, destination: entry.destination, localCSeq: 1)
         subscription.lastWatcherEvent = .subscribe
-        subscription.record.destination = ""
         subscription.transformations = transformations
         subscription.watcherAuthenticated = authenticated
-        self.subscriptions[record.id] = subscription
-        self.subscriptionsByResource[Self.resourceKey(package.name, record.resource), default: []].insert(record.id)
+        self.subscriptions[subscription.id] = subscription
+        self.subscriptionsByResource[resourceKey, default: []].insert(subscription.id)
         let actions: [NotifierSubscription.Action]
         if expires == 0 {
             actions = subscription.machine.fetch(now: now)
@@ -124,19 +125,23 @@ extension SIPEngine {
     func subscribeInDialog(_ entry: ServerTransactionEntry) {
         let essentials = entry.essentials
         guard let (package, eventID) = self.eventPackage(of: entry.request, entry: entry) else { return }
-        let id = SubscriptionEntry.id(
-            callID: essentials.callID, localTag: essentials.to.tag ?? "", remoteTag: essentials.from.tag ?? "", event: package.name,
-            eventID: eventID)
-        guard let subscription = self.subscriptions[id] else {
+        let localTag = essentials.to.tag ?? ""
+        let remoteTag = essentials.from.tag ?? ""
+        let id = SubscriptionEntry.id(localTag: localTag, event: package.name, eventID: eventID)
+        let legacyID = SubscriptionEntry.legacyID(
+            callID: essentials.callID, localTag: localTag, remoteTag: remoteTag, event: package.name, eventID: eventID)
+        guard let subscription = self.subscriptions[id] ?? self.subscriptions[legacyID],
+            subscription.belongs(toDialog: essentials.callID, remoteTag: remoteTag)
+        else {
             self.respond(entry, status: 481, reason: "Call/Transaction Does Not Exist: no such subscription")
             return
         }
-        guard essentials.cseq.sequenceNumber > subscription.record.remoteCSeq else {
+        guard essentials.cseq.sequenceNumber > subscription.remoteCSeq else {
             // RFC 3261 §12.2.2: a lower CSeq in a dialog is out of order.
             self.respond(entry, status: 500, reason: "Server Internal Error: CSeq out of order", headers: [(SIPHeaderName(.retryAfter), "1")])
             return
         }
-        subscription.record.remoteCSeq = essentials.cseq.sequenceNumber
+        subscription.remoteCSeq = essentials.cseq.sequenceNumber
         let policy = package.subscriptionExpiry
         let requested = entry.request.expires ?? policy.defaultExpires
         if requested > 0, requested < policy.minExpires {
@@ -144,7 +149,7 @@ extension SIPEngine {
             return
         }
         if case .addresses(let contacts)? = try? entry.request.contacts(), let contact = contacts.first {
-            subscription.record.remoteTarget = contact.uri.description  // RFC 3261 §12.2.2 target refresh
+            subscription.updateRemoteTarget(contact.uri.description)  // RFC 3261 §12.2.2 target refresh
         }
         let now = self.instant
         if requested == 0 {
@@ -152,7 +157,7 @@ extension SIPEngine {
             self.apply(subscription.machine.unsubscribe(now: now), to: subscription, transaction: entry)
         } else {
             let expires = Int(min(requested, policy.maxExpires))
-            subscription.record.expiresAt = self.wallClock() + Int64(expires)
+            subscription.expiresAt = self.wallClock() + Int64(expires)
             subscription.needsFullState = true
             self.apply(subscription.machine.refresh(expires: expires, expiresAt: now + .seconds(expires), now: now), to: subscription, transaction: entry)
         }
@@ -172,7 +177,7 @@ extension SIPEngine {
             case .sendNotify(let state, let withState):
                 self.sendNotify(subscription, state: state, withState: withState)
             case .scheduleTimer(let timer, let at):
-                let id = subscription.record.id
+                let id = subscription.id
                 self.schedule(at: at) { [weak self] in
                     guard let self, let subscription = self.subscriptions[id], subscription.machine.isCurrent(timer) else { return }
                     if timer.kind == .expiry { subscription.lastWatcherEvent = .timeout }
@@ -188,13 +193,7 @@ extension SIPEngine {
     }
 
     func persist(_ subscription: SubscriptionEntry) {
-        subscription.record.status = subscription.machine.status.rawValue
-        subscription.record.authorization = subscription.machine.authorization.rawValue
-        // In memory the destination lives only in `subscription.destination`; the stored
-        // record gets its text form when written.
-        var record = subscription.record
-        record.destination = subscription.destination.storedForm
-        self.unsavedSubscriptions[record.id] = .some(record)
+        self.unsavedSubscriptions[subscription.id] = .some(subscription.record)
         self.flushSubscriptions()
     }
 
@@ -223,9 +222,9 @@ extension SIPEngine {
     }
 
     func removeSubscription(_ subscription: SubscriptionEntry) {
-        let id = subscription.record.id
+        let id = subscription.id
         guard self.subscriptions.removeValue(forKey: id) != nil else { return }
-        let key = Self.resourceKey(subscription.package.name, subscription.record.resource)
+        let key = Self.resourceKey(subscription.package.name, subscription.resource)
         self.subscriptionsByResource[key]?.remove(id)
         if self.subscriptionsByResource[key]?.isEmpty == true {
             self.subscriptionsByResource[key] = nil

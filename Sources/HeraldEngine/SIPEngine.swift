@@ -48,6 +48,7 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
     var nonceCounts: [String: UInt32] = [:]
     lazy var timerWheel = TimerWheel(now: self.now())
     var timerDriverStarted = false
+    var driverTicks = 0
     var authenticationFailures: [String: AuthenticationFailures] = [:]
     var subscriptionFlushRunning = false
     var publicationSequence: Int64 = 0
@@ -492,7 +493,32 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
         self.loop.scheduleRepeatedTask(initialDelay: .milliseconds(10), delay: .milliseconds(10)) { [weak self] _ in
             guard let self else { return }
             self.timerWheel.advance(to: self.now())
+            self.driverTicks &+= 1
+            if self.driverTicks % 3000 == 0 { self.compactTables() }
         }
+    }
+
+    /// Swift dictionaries keep their capacity when emptied: after a burst (Timer J holds each
+    /// UDP transaction for 32 s) the tables would pin their peak size and the pages around
+    /// them. Every 30 s, tables at under a quarter of their capacity are rebuilt at their size.
+    func compactTables() {
+        Self.shrink(&self.transactions)
+        Self.shrink(&self.mergedRequests)
+        Self.shrink(&self.clientTransactions)
+        Self.shrink(&self.inviteClientTransactions)
+        Self.shrink(&self.subscriptions)
+        Self.shrink(&self.subscriptionsByResource)
+        Self.shrink(&self.stateDocuments)
+        Self.shrink(&self.nonceCounts)
+        Self.shrink(&self.authenticationFailures)
+        self.timerWheel.compact()
+    }
+
+    static func shrink<Key, Value>(_ table: inout [Key: Value]) {
+        guard table.capacity > 1024, table.count * 4 < table.capacity else { return }
+        var rebuilt = [Key: Value](minimumCapacity: table.count)
+        for (key, value) in table { rebuilt[key] = value }
+        table = rebuilt
     }
 
     /// A random token for tags, branches and entity-tags (RFC 3261 §19.3 asks for at least 32

@@ -9,6 +9,8 @@ final class TimerWheel {
     typealias Action = () -> Void
 
     static let resolutionNanoseconds: UInt64 = 10_000_000
+    static let ticksPerSecond: UInt64 = 100
+    static let coarseAfterTicks: UInt64 = 60 * 100
     private var buckets: [UInt64: [Action]] = [:]
     /// The first tick not yet processed.
     private var nextTick: UInt64
@@ -21,9 +23,19 @@ final class TimerWheel {
     /// Runs `action` at `deadline` or up to one resolution later, never earlier.
     func schedule(at deadline: NIODeadline, _ action: @escaping Action) {
         let resolution = Self.resolutionNanoseconds
-        let tick = max(self.nextTick, (deadline.uptimeNanoseconds + resolution - 1) / resolution)
+        var tick = max(self.nextTick, (deadline.uptimeNanoseconds + resolution - 1) / resolution)
+        if tick > self.nextTick + Self.coarseAfterTicks {
+            // Far timers (subscription and publication expiry) share one bucket per second:
+            // up to a second late, and far fewer buckets to keep.
+            tick = (tick + Self.ticksPerSecond - 1) / Self.ticksPerSecond * Self.ticksPerSecond
+        }
         self.buckets[tick, default: []].append(action)
         self.armedCount += 1
+    }
+
+    /// Gives back the bucket table's capacity after a burst of timers has passed.
+    func compact() {
+        SIPEngine.shrink(&self.buckets)
     }
 
     /// Fires everything due at `now`, in deadline order.

@@ -182,4 +182,33 @@ func publishRequest(_ body: String, branch: String, etag: String? = nil, expires
         #expect(try notify.cseq().sequenceNumber > lastCSeq)
         #expect(String(decoding: notify.body, as: UTF8.self).contains("t2"))
     }
+    @Test func inDialogSubscribeMustMatchTheWholeDialog() async throws {
+        let harness = EngineHarness()
+        await harness.send(subscribeRequest(expires: 600))
+        await harness.answer(harness.requests[0], status: 200)
+        let tag = try #require(try harness.sink.responses[0].to().tag)
+        // Our tag with another Call-ID is not this dialog (RFC 6665 §4.1.2.1).
+        await harness.send(subscribeRequest(expires: 600, branch: "z9hG4bKsub2", callID: "other", toTag: tag, cseq: 2))
+        #expect(harness.statuses.last == 481)
+        await harness.send(subscribeRequest(expires: 600, branch: "z9hG4bKsub3", toTag: tag, cseq: 3))
+        #expect(harness.statuses.last == 200)
+    }
+
+    @Test func subscriptionStoredWithTheEarlierLongIDIsStillFound() async throws {
+        let store = InMemoryHeraldStore()
+        let before = EngineHarness(store: store)
+        await before.send(subscribeRequest(expires: 3600))
+        await before.answer(before.requests[0], status: 200)
+        try await Task.sleep(for: .milliseconds(50))
+        // Rewrite the record under the id format earlier versions stored.
+        var record = try #require(await store.allSubscriptions().first)
+        await store.removeSubscription(id: record.id)
+        record.id = [record.callID, record.localTag, record.remoteTag, record.event, ""].joined(separator: "|")
+        await store.saveSubscription(record)
+
+        let after = EngineHarness(store: store)
+        #expect(try await after.loop.flatSubmit { after.engine.restore() }.get().subscriptions == 1)
+        await after.send(subscribeRequest(expires: 600, branch: "z9hG4bKsub2", toTag: record.localTag, cseq: 2))
+        #expect(after.statuses.last == 200)
+    }
 }
