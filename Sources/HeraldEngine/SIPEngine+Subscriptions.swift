@@ -205,15 +205,10 @@ extension SIPEngine {
         let changes = self.unsavedSubscriptions
         self.unsavedSubscriptions.removeAll()
         let store = self.store
+        let saving = changes.values.compactMap { $0 }
+        let removing = changes.compactMap { id, record in record == nil ? id : nil }
         self.loop.makeFutureWithTask {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for (id, record) in changes {
-                    group.addTask {
-                        if let record { try await store.saveSubscription(record) } else { try await store.removeSubscription(id: id) }
-                    }
-                }
-                try await group.waitForAll()
-            }
+            try await store.applySubscriptionChanges(saving: saving, removing: removing)
         }.whenComplete { result in
             if case .failure(let error) = result { self.logger.error("cannot store subscriptions", metadata: ["error": "\(error)"]) }
             self.subscriptionFlushRunning = false

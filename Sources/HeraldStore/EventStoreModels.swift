@@ -95,5 +95,15 @@ public protocol PublicationStore: Sendable {
 public protocol SubscriptionStore: Sendable {
     func saveSubscription(_ record: SubscriptionRecord) async throws
     func removeSubscription(id: String) async throws
+    /// Saves and removes many subscriptions in one atomic, durable write (the engine batches
+    /// the changes of one moment); an id appears at most once across both lists.
+    func applySubscriptionChanges(saving: [SubscriptionRecord], removing: [String]) async throws
     func allSubscriptions() async throws -> [SubscriptionRecord]
+}
+
+extension SubscriptionStore {
+    public func applySubscriptionChanges(saving: [SubscriptionRecord], removing: [String]) async throws {
+        for record in saving { try await self.saveSubscription(record) }
+        for id in removing { try await self.removeSubscription(id: id) }
+    }
 }

@@ -5,8 +5,8 @@ import SQLiteNIO
 
 /// Group commit: writes that arrive while a commit is running wait and are committed together
 /// in the next transaction, so one fsync acknowledges many changes (a PUBLISH burst costs one
-/// disk flush, not one each). Each write runs in its own savepoint, so one failing write does
-/// not undo the others.
+/// disk flush, not one each). A failing write does not undo the others: the batch is then run
+/// again with one savepoint per write.
 struct PendingWrite: Sendable {
     var statements: [(String, [SQLiteData])]
     var continuation: CheckedContinuation<Void, any Error>
@@ -36,26 +36,17 @@ extension SQLiteHeraldStore {
         while !self.pendingWrites.isEmpty {
             let batch = self.pendingWrites
             self.pendingWrites.removeAll()
-            var results = [Result<Void, any Error>](repeating: .success(()), count: batch.count)
             await self.lock.acquire()
             let started = DispatchTime.now().uptimeNanoseconds
+            // Every statement is a hop to SQLite's thread, so the usual case runs the batch
+            // without savepoints; only when some write fails is the batch run again with one
+            // savepoint per write, so that the others still commit.
+            var results: [Result<Void, any Error>]
             do {
-                _ = try await self.connection.query("BEGIN IMMEDIATE")
-                for (index, write) in batch.enumerated() {
-                    do {
-                        _ = try await self.connection.query("SAVEPOINT write")
-                        for (sql, binds) in write.statements { _ = try await self.connection.query(sql, binds) }
-                        _ = try await self.connection.query("RELEASE write")
-                    } catch {
-                        _ = try? await self.connection.query("ROLLBACK TO write")
-                        _ = try? await self.connection.query("RELEASE write")
-                        results[index] = .failure(error)
-                    }
-                }
-                _ = try await self.connection.query("COMMIT")
+                try await self.commit(batch)
+                results = Array(repeating: .success(()), count: batch.count)
             } catch {
-                _ = try? await self.connection.query("ROLLBACK")
-                results = Array(repeating: .failure(error), count: batch.count)
+                results = batch.count == 1 ? [.failure(error)] : await self.commitIsolated(batch)
             }
             Self.commitTimer.recordNanoseconds(Int64(clamping: DispatchTime.now().uptimeNanoseconds &- started))
             Self.batchSize.record(batch.count)
@@ -63,5 +54,41 @@ extension SQLiteHeraldStore {
             for (write, result) in zip(batch, results) { write.continuation.resume(with: result) }
         }
         self.isCommitting = false
+    }
+
+    private func commit(_ batch: [PendingWrite]) async throws {
+        _ = try await self.connection.query("BEGIN IMMEDIATE")
+        do {
+            for write in batch {
+                for (sql, binds) in write.statements { _ = try await self.connection.query(sql, binds) }
+            }
+            _ = try await self.connection.query("COMMIT")
+        } catch {
+            _ = try? await self.connection.query("ROLLBACK")
+            throw error
+        }
+    }
+
+    private func commitIsolated(_ batch: [PendingWrite]) async -> [Result<Void, any Error>] {
+        var results = [Result<Void, any Error>](repeating: .success(()), count: batch.count)
+        do {
+            _ = try await self.connection.query("BEGIN IMMEDIATE")
+            for (index, write) in batch.enumerated() {
+                do {
+                    _ = try await self.connection.query("SAVEPOINT write")
+                    for (sql, binds) in write.statements { _ = try await self.connection.query(sql, binds) }
+                    _ = try await self.connection.query("RELEASE write")
+                } catch {
+                    _ = try? await self.connection.query("ROLLBACK TO write")
+                    _ = try? await self.connection.query("RELEASE write")
+                    results[index] = .failure(error)
+                }
+            }
+            _ = try await self.connection.query("COMMIT")
+        } catch {
+            _ = try? await self.connection.query("ROLLBACK")
+            results = Array(repeating: .failure(error), count: batch.count)
+        }
+        return results
     }
 }

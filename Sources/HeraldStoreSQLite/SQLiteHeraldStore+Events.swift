@@ -72,27 +72,53 @@ extension SQLiteHeraldStore {
 
     // MARK: Subscriptions
 
+    static let subscriptionColumns = """
+        id, event, event_id, resource, resource_uri, watcher, watcher_address, watcher_display_name, call_id, local_tag, remote_tag,
+        remote_target, route_set, local_cseq_reserved, remote_cseq, expires_at, status, authorization, destination, created_at
+        """
+    /// Rows per multi-row statement: 20 values each stays far below SQLite's bound-parameter limit.
+    static let rowsPerStatement = 200
+
     public func saveSubscription(_ record: SubscriptionRecord) async throws {
-        try await self.write([(
-                """
-                INSERT OR REPLACE INTO subscriptions (id, event, event_id, resource, resource_uri, watcher, watcher_address,
-                    watcher_display_name, call_id, local_tag, remote_tag, remote_target, route_set, local_cseq_reserved, remote_cseq,
-                    expires_at, status, authorization, destination, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-                [
-                    .text(record.id), .text(record.event), record.eventID.map { .text($0) } ?? .null, .text(record.resource),
-                    .text(record.resourceURI), .text(record.watcher), .text(record.watcherAddress),
-                    record.watcherDisplayName.map { .text($0) } ?? .null, .text(record.callID), .text(record.localTag),
-                    .text(record.remoteTag), .text(record.remoteTarget), .text(record.routeSet.joined(separator: "\n")),
-                    .integer(Int(record.localCSeqReserved)), .integer(Int(record.remoteCSeq)), .integer(Int(record.expiresAt)),
-                    .text(record.status), .text(record.authorization), .text(record.destination), .integer(Int(record.createdAt)),
-                ]
-        )])
+        try await self.applySubscriptionChanges(saving: [record], removing: [])
     }
 
     public func removeSubscription(id: String) async throws {
-        try await self.write([("DELETE FROM subscriptions WHERE id = ?", [.text(id)])])
+        try await self.applySubscriptionChanges(saving: [], removing: [id])
+    }
+
+    /// One write for a whole batch: multi-row `INSERT OR REPLACE` and `DELETE … IN`, so a
+    /// burst of new subscriptions costs a few statements, not one each.
+    public func applySubscriptionChanges(saving: [SubscriptionRecord], removing: [String]) async throws {
+        var statements: [(String, [SQLiteData])] = []
+        for chunk in stride(from: 0, to: saving.count, by: Self.rowsPerStatement) {
+            let rows = saving[chunk..<min(saving.count, chunk + Self.rowsPerStatement)]
+            let placeholders = Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", count: rows.count)
+            statements.append((
+                "INSERT OR REPLACE INTO subscriptions (\(Self.subscriptionColumns)) VALUES " + placeholders.joined(separator: ", "),
+                rows.flatMap(Self.subscriptionValues)
+            ))
+        }
+        for chunk in stride(from: 0, to: removing.count, by: Self.rowsPerStatement) {
+            let ids = removing[chunk..<min(removing.count, chunk + Self.rowsPerStatement)]
+            statements.append((
+                "DELETE FROM subscriptions WHERE id IN (" + Array(repeating: "?", count: ids.count).joined(separator: ", ") + ")",
+                ids.map { .text($0) }
+            ))
+        }
+        guard !statements.isEmpty else { return }
+        try await self.write(statements)
+    }
+
+    static func subscriptionValues(_ record: SubscriptionRecord) -> [SQLiteData] {
+        [
+            .text(record.id), .text(record.event), record.eventID.map { .text($0) } ?? .null, .text(record.resource),
+            .text(record.resourceURI), .text(record.watcher), .text(record.watcherAddress),
+            record.watcherDisplayName.map { .text($0) } ?? .null, .text(record.callID), .text(record.localTag),
+            .text(record.remoteTag), .text(record.remoteTarget), .text(record.routeSet.joined(separator: "\n")),
+            .integer(Int(record.localCSeqReserved)), .integer(Int(record.remoteCSeq)), .integer(Int(record.expiresAt)),
+            .text(record.status), .text(record.authorization), .text(record.destination), .integer(Int(record.createdAt)),
+        ]
     }
 
     public func allSubscriptions() async throws -> [SubscriptionRecord] {

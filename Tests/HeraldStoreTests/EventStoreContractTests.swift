@@ -1,6 +1,6 @@
 import Foundation
 import HeraldStore
-import HeraldStoreSQLite
+@testable import HeraldStoreSQLite
 import Logging
 import Testing
 
@@ -61,6 +61,48 @@ func subscriptionRecord(_ id: String, cseq: UInt32 = 100) -> SubscriptionRecord 
         try await store.close()
         let reopened = try await SQLiteHeraldStore.open(dataDirectory: directory, logger: Logger(label: "test"))
         #expect(try await reopened.allPublications().count == 200)
+        try await reopened.close()
+    }
+    @Test(arguments: Backend.allCases)
+    func batchedSubscriptionChangesAreAppliedTogether(_ backend: Backend) async throws {
+        let store = try await backend.open(directory: temporaryDirectory())
+        try await store.applySubscriptionChanges(saving: (0..<450).map { subscriptionRecord("s\($0)") }, removing: [])
+        // More rows than one statement carries, updates and removals in the same batch.
+        try await store.applySubscriptionChanges(
+            saving: (400..<450).map { subscriptionRecord("s\($0)", cseq: 300) } + [subscriptionRecord("new")],
+            removing: (0..<250).map { "s\($0)" })
+        let all = try await store.allSubscriptions()
+        #expect(all.count == 201)
+        #expect(all.first { $0.id == "s420" }?.localCSeqReserved == 300)
+        #expect(all.first { $0.id == "s300" } == subscriptionRecord("s300"))
+        #expect(!all.contains { $0.id == "s10" })
+        try await store.close()
+    }
+
+    @Test func aFailingWriteDoesNotUndoTheOthersInItsGroup() async throws {
+        let directory = temporaryDirectory()
+        let store = try await SQLiteHeraldStore.open(dataDirectory: directory, logger: Logger(label: "test"))
+        let outcomes = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for index in 0..<100 {
+                group.addTask {
+                    do {
+                        if index == 50 {
+                            try await store.write([("INSERT INTO no_such_table (x) VALUES (?)", [.integer(1)])])
+                        } else {
+                            try await store.savePublication(publication("p\(index)", sequence: Int64(index)), replacing: nil)
+                        }
+                        return true
+                    } catch {
+                        return false
+                    }
+                }
+            }
+            return try await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(outcomes.filter { !$0 }.count == 1)
+        try await store.close()
+        let reopened = try await SQLiteHeraldStore.open(dataDirectory: directory, logger: Logger(label: "test"))
+        #expect(try await reopened.allPublications().count == 99)
         try await reopened.close()
     }
 }
