@@ -84,11 +84,16 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // jemalloc as the process allocator (Debian: libjemalloc-dev); see allocator.c.
+        .target(
+            name: "CHeraldAllocator",
+            linkerSettings: [.linkedLibrary("jemalloc")]
+        ),
         .target(
             name: "HeraldServer",
             dependencies: [
                 "SIPCore", "SIPProtocol", "HeraldStore", "HeraldStoreSQLite", "SIPTransport",
-                "HeraldEngine", "HeraldHTTP",
+                "HeraldEngine", "HeraldHTTP", "CHeraldAllocator",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs on a fresh Debian machine with the Swift toolchain:
+# Installs what the test suite needs on a fresh Debian machine with the Swift toolchain: what
+# the build needs (scripts/install-build-deps.sh),
 # iproute2 and util-linux (a loopback-only network namespace), openssl (test certificates),
 # and the Python packages of tests/e2e. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scripts/install-build-deps.sh
 
 missing=()
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)

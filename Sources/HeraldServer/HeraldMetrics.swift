@@ -1,3 +1,4 @@
+import CHeraldAllocator
 import HeraldEngine
 import HeraldStore
 import Metrics
@@ -52,6 +53,12 @@ public final class HeraldMetrics: Sendable {
         for transport in [SIPTransportKind.tcp, .tls] {
             self.gauge("connections", "Open TCP and TLS connections", [("transport", transport.rawValue)])
                 .set(Double(transports.openConnectionCount(transport)))
+        }
+        var allocated = 0
+        var resident = 0
+        if herald_allocator_statistics(&allocated, &resident) == 0 {
+            self.gauge("memory_allocated_bytes", "Bytes of memory the server holds (jemalloc stats.allocated)").set(Double(allocated))
+            self.gauge("memory_resident_bytes", "Bytes the allocator keeps resident (jemalloc stats.resident)").set(Double(resident))
         }
         var buffer: [UInt8] = []
         buffer.reserveCapacity(16 * 1024)

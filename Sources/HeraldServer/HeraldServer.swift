@@ -1,3 +1,4 @@
+import CHeraldAllocator
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -78,40 +79,23 @@ public final class HeraldServer: Service, Sendable {
         return secret
     }
 
-    /// Bursts (a flood of SUBSCRIBEs, their transactions and buffers) leave freed memory in
-    /// the allocator's arenas, which glibc keeps resident; every 30 s it is handed back to the
-    /// kernel so that resident memory follows what the server actually holds.
-    static func returnFreedMemory() async {
-        #if canImport(Glibc)
-        // malloc_trim(3) is glibc's, not in the Glibc module map: looked up once.
-        guard let symbol = dlsym(nil, "malloc_trim") else { return }
-        typealias Trim = @convention(c) (Int) -> Int32
-        let trim = unsafeBitCast(symbol, to: Trim.self)
-        while !Task.isCancelled {
-            try? await Task.sleep(for: .seconds(30))
-            _ = trim(0)
-        }
-        #endif
-    }
-
     public var isHealthy: Bool { self.healthy.withLockedValue { $0 } }
 
     public func run() async throws {
         let sweeper = self.engine.loop.scheduleRepeatedAsyncTask(initialDelay: .seconds(1), delay: .seconds(5)) { [engine] _ in
             engine.removeExpiredBindings().map { _ in () }.recover { _ in () }
         }
-        let trimmer = Task.detached(priority: .background) { await Self.returnFreedMemory() }
         self.logger.notice(
             "herald ready",
             metadata: [
                 "sip": "\(self.transports.boundListeners.map { "\($0.0.transport.rawValue):\($0.1)" }.joined(separator: " "))",
                 "domains": "\(self.configuration.domains.joined(separator: ","))", "auth": "\(self.configuration.authMode.rawValue)",
+                "allocator": "\(String(cString: herald_allocator_version()))",
             ])
         try? await gracefulShutdown()
         self.healthy.withLockedValue { $0 = false }
         self.logger.notice("shutting down")
         sweeper.cancel()
-        trimmer.cancel()
         await self.transports.shutdown()
         try await self.store.close()
     }

@@ -33,6 +33,7 @@ if [ -z "${IN_NETNS:-}" ]; then
         apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
     fi
     if [ -z "${SKIP_BUILD:-}" ]; then
+        scripts/install-build-deps.sh
         swift build -c release --product herald
         swift build -c release --product herald-load
     fi

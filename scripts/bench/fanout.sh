@@ -9,6 +9,7 @@ cd "$(dirname "$0")/../.."
 results=${1:-.build-bench-results}
 mkdir -p "$results"
 if [ -z "${SKIP_BUILD:-}" ]; then
+    scripts/install-build-deps.sh
     swift build -c release --product herald
     swift build -c release --product herald-load
 fi

@@ -11,6 +11,7 @@ N=${1:-100000}
 RATE=${RATE:-4000}
 if [ -z "${IN_NETNS:-}" ]; then
     if [ -z "${SKIP_BUILD:-}" ]; then
+        scripts/install-build-deps.sh
         swift build -c release --product herald
         swift build -c release --product herald-load
     fi

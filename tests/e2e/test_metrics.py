@@ -58,3 +58,6 @@ def test_metrics_move_with_traffic(herald_factory):
     assert value(after, "herald_store_commit_seconds_count") > value(before, "herald_store_commit_seconds_count")
     assert "herald_transactions{kind=\"server\"}" in after
     assert value(after, "herald_connections", transport="tcp") == 0
+    # The server runs on jemalloc (its statistics are only there when it is the allocator).
+    assert value(after, "herald_memory_allocated_bytes") > 1_000_000
+    assert value(after, "herald_memory_resident_bytes") >= value(after, "herald_memory_allocated_bytes")
