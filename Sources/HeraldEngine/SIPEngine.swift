@@ -27,6 +27,8 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
     var transactions: [ServerTransactionKey: ServerTransactionEntry] = [:]
     var mergedRequests: [MergedRequestKey: ServerTransactionKey] = [:]
     var registrarQueues: [String: EventLoopFuture<Void>] = [:]
+    /// Last responses of completed non-INVITE transactions over UDP, until their Timer J.
+    var completedResponses = CompletedResponseCache()
     var clientTransactions: [String: ClientTransactionEntry] = [:]
     var inviteClientTransactions: [String: ClientInviteEntry] = [:]
     /// Proxied INVITEs still waiting for a final response, for CANCEL (§16.10).
@@ -36,7 +38,7 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
     var subscriptionsByResource: [String: Set<String>] = [:]
     /// The composed state document per `event|resource`, built once per change and shared by
     /// every watcher's NOTIFY.
-    var stateDocuments: [String: EventLoopFuture<(String, [UInt8])?>] = [:]
+    var stateDocuments: [String: StateBody] = [:]
     /// Live publications by `event|resource` and entity-tag, with parsed PIDF, mirroring the
     /// store so that composing state needs neither a store read nor a thread hop.
     var publicationIndex: [String: [String: IndexedPublication]] = [:]
@@ -198,6 +200,12 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
             return
         }
         guard let destination = self.responseDestination(via: essentials.topVia, packet: packet) else { return }
+        if !packet.transport.isReliable, let response = self.completedResponses.response(for: key, now: self.instant.nanosecondsSinceStart) {
+            // A retransmission of a request answered less than Timer J ago: same answer again.
+            self.statistics.retransmissionsAbsorbed += 1
+            self.sink.send(response, to: destination, completion: nil)
+            return
+        }
         let mergeKey = MergedRequestKey(essentials: essentials)
         let entry = self.openTransaction(key: key, request: request, essentials: essentials, destination: destination, mergeKey: mergeKey)
         if let mergeKey, let other = self.mergedRequests[mergeKey], other != key,
@@ -407,8 +415,10 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
             entry.machine = .nonInvite(machine)
             if status >= 200, !entry.destination.transport.isReliable {
                 // Work that finishes after the answer (a store write, a NOTIFY) may still read
-                // the request for a moment; after a second only retransmissions are absorbed.
-                self.schedule(at: self.instant + .seconds(1)) { entry.releaseRequest() }
+                // the request for a moment; after a second only retransmissions are absorbed,
+                // for the rest of Timer J, by the compact cache (RFC 3261 §17.2.2).
+                let timerJ = self.instant + self.configuration.timers.transactionTimeout
+                self.schedule(at: self.instant + .seconds(1)) { [weak self] in self?.retire(entry, until: timerJ) }
             }
         }
         self.statistics.responsesSent += 1
@@ -429,6 +439,11 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
                     self.sink.send(bytes, to: entry.destination, completion: self.transportCompletion(for: entry))
                 }
             case .scheduleTimer(let timer, let at):
+                if timer.name == .j, case .nonInvite = entry.machine, !entry.destination.transport.isReliable {
+                    // `retire` ends the transaction a second after its answer and the cache
+                    // absorbs retransmissions until Timer J; no closure waits 32 s for it.
+                    continue
+                }
                 let key = entry.key
                 self.schedule(at: at) { [weak self] in self?.timerFired(timer, key: key) }
             case .cancelTimer:
@@ -477,6 +492,17 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
         self.apply(actions, to: entry)
     }
 
+    /// Hands a completed non-INVITE transaction's retransmission duty to `completedResponses`
+    /// and lets the transaction object go.
+    private func retire(_ entry: ServerTransactionEntry, until timerJ: SIPInstant) {
+        guard self.transactions[entry.key] === entry else { return }
+        if case .nonInvite(let machine) = entry.machine, machine.state == .completed, let response = entry.lastResponse {
+            self.completedResponses.insert(key: entry.key, response: response, expiresAt: timerJ.nanosecondsSinceStart)
+        }
+        self.terminate(entry)
+        entry.releaseRequest()
+    }
+
     private func terminate(_ entry: ServerTransactionEntry) {
         self.transactions[entry.key] = nil
         if let mergeKey = entry.mergeKey, self.mergedRequests[mergeKey] == entry.key {
@@ -493,6 +519,7 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
         self.loop.scheduleRepeatedTask(initialDelay: .milliseconds(10), delay: .milliseconds(10)) { [weak self] _ in
             guard let self else { return }
             self.timerWheel.advance(to: self.now())
+            self.completedResponses.expire(now: self.instant.nanosecondsSinceStart)
             self.driverTicks &+= 1
             if self.driverTicks % 3000 == 0 { self.compactTables() }
         }
@@ -512,6 +539,7 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
         Self.shrink(&self.nonceCounts)
         Self.shrink(&self.authenticationFailures)
         self.timerWheel.compact()
+        self.completedResponses.compact()
     }
 
     static func shrink<Key, Value>(_ table: inout [Key: Value]) {

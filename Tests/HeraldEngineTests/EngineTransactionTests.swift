@@ -34,6 +34,24 @@ import Testing
         #expect(try harness.sink.responses[2].to().tag != harness.sink.responses[0].to().tag)
     }
 
+    @Test func aRetransmissionLateInTimerJIsAnsweredFromTheCompletedCache() async throws {
+        let harness = EngineHarness()
+        await harness.send(request("OPTIONS", "sip:example.com"))
+        // A second after the answer the transaction object is gone; its answer is kept.
+        await harness.advance(by: .seconds(2))
+        #expect(try await harness.transactionCount() == 0)
+        await harness.send(request("OPTIONS", "sip:example.com"))
+        #expect(harness.sink.sent.count == 2)
+        #expect(harness.sink.sent[1].bytes == harness.sink.sent[0].bytes)
+        await harness.advance(by: .seconds(28))
+        await harness.send(request("OPTIONS", "sip:example.com"))
+        #expect(harness.sink.sent[2].bytes == harness.sink.sent[0].bytes)
+        // After Timer J (32 s) the same request is a new one.
+        await harness.advance(by: .seconds(3))
+        await harness.send(request("OPTIONS", "sip:example.com"))
+        #expect(try harness.sink.responses[3].to().tag != harness.sink.responses[0].to().tag)
+    }
+
     @Test func reliableTransportsEndNonInviteTransactionsAtOnce() async throws {
         let harness = EngineHarness()
         await harness.send(request("OPTIONS", "sip:example.com").replacingOccurrences(of: "UDP", with: "TCP"), transport: .tcp)
