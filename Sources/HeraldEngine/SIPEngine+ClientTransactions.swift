@@ -6,10 +6,17 @@ extension SIPEngine {
     /// Sends a non-INVITE request in a client transaction (RFC 3261 §17.1.2): retransmitted on
     /// Timer E over UDP, given up on Timer F. `completion` runs once, on the engine loop.
     func sendRequest(_ request: SIPRequest, branch: String, to destination: SIPDestination, completion: @escaping (SIPResponse?) -> Void) {
+        self.sendRequest(bytes: SIPSerializer.serialize(request), method: request.method, branch: branch, to: destination, completion: completion)
+    }
+
+    /// The same, for a request already serialized; `branch` is its topmost Via's.
+    func sendRequest(
+        bytes: [UInt8], method: SIPMethod, branch: String, to destination: SIPDestination, completion: @escaping (SIPResponse?) -> Void
+    ) {
         self.loop.preconditionInEventLoop()
         var machine = ClientNonInviteTransaction(reliableTransport: destination.transport.isReliable, settings: self.configuration.timers)
         let entry = ClientTransactionEntry(
-            branch: branch, method: request.method, machine: machine, bytes: SIPSerializer.serialize(request), destination: destination, completion: completion)
+            branch: branch, method: method, machine: machine, bytes: bytes, destination: destination, completion: completion)
         let actions = machine.start(now: self.instant)
         entry.machine = machine
         self.clientTransactions[branch] = entry
@@ -24,8 +31,9 @@ extension SIPEngine {
             self.statistics.responsesDropped += 1
             return
         }
-        if (try? response.cseq())?.method == .invite, self.handleInviteResponse(response, branch: branch) { return }
-        guard let entry = self.clientTransactions[branch], (try? response.cseq())?.method == entry.method else {
+        let method = (try? response.cseq())?.method
+        if method == .invite, self.handleInviteResponse(response, branch: branch) { return }
+        guard let entry = self.clientTransactions[branch], method == entry.method else {
             self.statistics.responsesDropped += 1
             return
         }
