@@ -22,6 +22,8 @@ extension SIPEngine {
             return
         }
         let hasBody = !request.body.isEmpty
+        // Parsed once here and kept in the index of live publications.
+        var parsedDocument: PIDFDocument?
         var contentType = package.publishContentTypes[0]
         if hasBody {
             guard let type = entry.essentials.contentType, package.publishContentTypes.contains(type.essence) else {
@@ -29,9 +31,12 @@ extension SIPEngine {
                 return
             }
             contentType = type.essence
-            if let problem = Self.validateBody(Array(request.body), package: package) {
-                self.respond(entry, status: 400, reason: "Bad Request: \(problem)")
+            switch Self.parseBody(Array(request.body), package: package) {
+            case .failure(let problem):
+                self.respond(entry, status: 400, reason: "Bad Request: \(problem.reason)")
                 return
+            case .success(let document):
+                parsedDocument = document
             }
         }
         let kind: PublicationRequest
@@ -50,7 +55,6 @@ extension SIPEngine {
         }
         let resource = uri.addressOfRecord
         let now = self.wallClock()
-        let store = self.store
         let body = Array(request.body)
         let sequence = self.nextPublicationSequence()
         let newTag = Self.makeTag() + Self.makeTag()
@@ -68,43 +72,51 @@ extension SIPEngine {
                 return
             }
             known = indexed.record
+            if !hasBody { parsedDocument = indexed.document }
             self.claimedEntityTags.insert(tag)
         case .initial:
             break
         }
         let claimed = known
-        self.loop.makeFutureWithTask { () async throws -> PublishOutcome in
-            switch kind {
-            case .initial:
-                let record = PublicationRecord(
-                    entityTag: newTag, resource: resource, event: event, contentType: bodyType, body: body,
-                    expiresAt: now + Int64(granted), sequence: sequence)
-                try await store.savePublication(record, replacing: nil)
-                return .stored(record, replaced: nil, stateChanged: true)
-            case .refresh(let tag), .modify(let tag), .remove(let tag):
-                guard var record = claimed else { return .unknownEntityTag }
-                if case .remove = kind {
-                    _ = try await store.removePublication(entityTag: tag)
-                    return .removed(entityTag: tag)
-                }
-                record.entityTag = newTag
-                record.expiresAt = now + Int64(granted)
-                var changed = false
-                if case .modify = kind {
-                    record.body = body
-                    record.contentType = bodyType
-                    record.sequence = sequence
-                    changed = true
-                }
-                try await store.savePublication(record, replacing: tag)
-                return .stored(record, replaced: tag, stateChanged: changed)
+        let document = parsedDocument
+        let outcome: PublishOutcome
+        let change: PublicationChange
+        switch kind {
+        case .initial:
+            let record = PublicationRecord(
+                entityTag: newTag, resource: resource, event: event, contentType: bodyType, body: body,
+                expiresAt: now + Int64(granted), sequence: sequence)
+            outcome = .stored(record, replaced: nil, stateChanged: true)
+            change = .save(record, replacing: nil)
+        case .refresh(let tag), .modify(let tag), .remove(let tag):
+            guard var record = claimed else {
+                self.respond(entry, status: 412)
+                return
             }
-        }.whenComplete { result in
+            if case .remove = kind {
+                outcome = .removed(entityTag: tag)
+                change = .remove(entityTag: tag)
+                break
+            }
+            record.entityTag = newTag
+            record.expiresAt = now + Int64(granted)
+            var changed = false
+            if case .modify = kind {
+                record.body = body
+                record.contentType = bodyType
+                record.sequence = sequence
+                changed = true
+            }
+            outcome = .stored(record, replaced: tag, stateChanged: changed)
+            change = .save(record, replacing: tag)
+        }
+        self.storePublicationChange(change) { stored in
+            let result = stored.map { outcome }
             if let claimed { self.claimedEntityTags.remove(claimed.entityTag) }
             switch result {
             case .success(.stored(let record, let replaced, let changed)):
                 if let replaced { self.unindexPublication(event: event, resource: resource, entityTag: replaced) }
-                self.indexPublication(record)
+                self.indexPublication(record, document: document)
                 self.schedulePublicationExpiry(record)
                 self.respond(entry, status: 200, headers: [
                     (SIPHeaderName(.sipETag), record.entityTag), (SIPHeaderName(.expires), String(granted)),
@@ -126,36 +138,65 @@ extension SIPEngine {
         }
     }
 
+    /// Queues a publication change for the store; the changes of one event-loop tick (a read
+    /// burst of PUBLISHes) go to the store in one call, and each completes when durable.
+    func storePublicationChange(_ change: PublicationChange, then completion: @escaping (Result<Void, any Error>) -> Void) {
+        self.unsavedPublications.append((change, completion))
+        guard !self.publicationFlushScheduled else { return }
+        self.publicationFlushScheduled = true
+        self.loop.execute { self.flushPublications() }
+    }
+
+    private func flushPublications() {
+        self.publicationFlushScheduled = false
+        let batch = self.unsavedPublications
+        self.unsavedPublications.removeAll()
+        let changes = batch.map(\.0)
+        let store = self.store
+        // The completions run on the engine loop, where the future completes.
+        let completions = NIOLoopBound(batch.map(\.1), eventLoop: self.loop)
+        self.loop.makeFutureWithTask { await store.applyPublicationChanges(changes) }.whenComplete { outcome in
+            let results = (try? outcome.get()) ?? []
+            for (index, completion) in completions.value.enumerated() {
+                completion(index < results.count ? results[index] : .failure(StoreError.unavailable("no result for a publication change")))
+            }
+        }
+    }
+
     enum PublishOutcome: Sendable {
         case stored(PublicationRecord, replaced: String?, stateChanged: Bool)
         case removed(entityTag: String)
         case unknownEntityTag
     }
 
-    /// Why a body is unacceptable, or nil (bounded XML without DTDs, RFC 3863 / RFC 3842 shape).
-    static func validateBody(_ body: [UInt8], package: EventPackage) -> String? {
+    /// The published body checked (bounded XML without DTDs, RFC 3863 / RFC 3842 shape): the
+    /// parsed PIDF for presence, nil for a message summary, or why it is unacceptable.
+    static func parseBody(_ body: [UInt8], package: EventPackage) -> Result<PIDFDocument?, BodyProblem> {
         switch package.kind {
         case .presence:
             do {
-                _ = try PIDFDocument(parsing: body)
-                return nil
+                return .success(try PIDFDocument(parsing: body))
             } catch {
-                return error.reason
+                return .failure(BodyProblem(reason: error.reason))
             }
         case .messageSummary:
             do {
                 _ = try MessageSummary(parsing: String(decoding: body, as: UTF8.self))
-                return nil
+                return .success(nil)
             } catch {
-                return error.reason
+                return .failure(BodyProblem(reason: error.reason))
             }
         case .watcherInfo, .registration:
-            return "\(package.name) state is not published"
+            return .failure(BodyProblem(reason: "\(package.name) state is not published"))
         }
     }
 
-    func indexPublication(_ record: PublicationRecord) {
-        let document = record.event == EventPackage.presence.name ? try? PIDFDocument(parsing: record.body) : nil
+    struct BodyProblem: Error {
+        var reason: String
+    }
+
+    func indexPublication(_ record: PublicationRecord, document parsed: PIDFDocument? = nil) {
+        let document = record.event == EventPackage.presence.name ? parsed ?? (try? PIDFDocument(parsing: record.body)) : nil
         self.publicationIndex[Self.resourceKey(record.event, record.resource), default: [:]][record.entityTag] =
             IndexedPublication(record: record, document: document)
     }
@@ -208,7 +249,7 @@ extension SIPEngine {
             guard let uri = try? SIPURI(parsing: text), uri.user != nil, self.identity.domains.contains(uri.hostKey) else {
                 return self.loop.makeSucceededFuture(404)
             }
-            guard Self.validateBody(body, package: .messageSummary) == nil else { return self.loop.makeSucceededFuture(400) }
+            if case .failure = Self.parseBody(body, package: .messageSummary) { return self.loop.makeSucceededFuture(400) }
             let resource = uri.addressOfRecord
             let record = PublicationRecord(
                 entityTag: "api-" + Self.watcherID(resource), resource: resource, event: EventPackage.messageSummary.name,

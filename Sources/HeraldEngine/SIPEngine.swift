@@ -44,6 +44,9 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
     var publicationIndex: [String: [String: IndexedPublication]] = [:]
     /// Entity-tags of PUBLISHes being written.
     var claimedEntityTags: Set<String> = []
+    /// Publication changes waiting for the next store call, with what to do once durable.
+    var unsavedPublications: [(PublicationChange, (Result<Void, any Error>) -> Void)] = []
+    var publicationFlushScheduled = false
     /// Subscription changes not yet written: the latest record per id, or nil for a removal.
     var unsavedSubscriptions: [String: SubscriptionRecord?] = [:]
     let authenticator = DigestAuthenticator(secret: (0..<32).map { _ in UInt8.random(in: 0...255) })

@@ -89,6 +89,34 @@ public protocol PublicationStore: Sendable {
     func removePublication(entityTag: String) async throws -> PublicationRecord?
     func removeExpiredPublications(now: Int64) async throws -> [PublicationRecord]
     func allPublications() async throws -> [PublicationRecord]
+    /// Applies the changes of one moment together, each atomic and durable on its own: the
+    /// result for each says whether it was stored (a failing one does not undo the others).
+    func applyPublicationChanges(_ changes: [PublicationChange]) async -> [Result<Void, any Error>]
+}
+
+/// One PUBLISH's effect on the store.
+public enum PublicationChange: Sendable {
+    /// Store `record`, replacing the publication whose tag was `replacing`.
+    case save(PublicationRecord, replacing: String?)
+    case remove(entityTag: String)
+}
+
+extension PublicationStore {
+    public func applyPublicationChanges(_ changes: [PublicationChange]) async -> [Result<Void, any Error>] {
+        var results: [Result<Void, any Error>] = []
+        for change in changes {
+            do {
+                switch change {
+                case .save(let record, let replacing): try await self.savePublication(record, replacing: replacing)
+                case .remove(let tag): _ = try await self.removePublication(entityTag: tag)
+                }
+                results.append(.success(()))
+            } catch {
+                results.append(.failure(error))
+            }
+        }
+        return results
+    }
 }
 
 /// Subscriptions (RFC 6665), kept so they continue after a restart.

@@ -9,7 +9,7 @@ import SQLiteNIO
 /// again with one savepoint per write.
 struct PendingWrite: Sendable {
     var statements: [(String, [SQLiteData])]
-    var continuation: CheckedContinuation<Void, any Error>
+    var complete: @Sendable (Result<Void, any Error>) -> Void
 }
 
 extension SQLiteHeraldStore {
@@ -21,12 +21,23 @@ extension SQLiteHeraldStore {
     /// Applies `statements` atomically and durably; returns once they are committed.
     func write(_ statements: [(String, [SQLiteData])]) async throws {
         try await withCheckedThrowingContinuation { continuation in
-            self.enqueue(PendingWrite(statements: statements, continuation: continuation))
+            self.enqueue([PendingWrite(statements: statements, complete: { continuation.resume(with: $0) })])
         }
     }
 
-    private func enqueue(_ write: PendingWrite) {
-        self.pendingWrites.append(write)
+    /// Several independent writes handed over in one call; the result of each, in order.
+    func write(groups: [[(String, [SQLiteData])]]) async -> [Result<Void, any Error>] {
+        guard !groups.isEmpty else { return [] }
+        return await withCheckedContinuation { continuation in
+            let collector = ResultCollector(count: groups.count) { continuation.resume(returning: $0) }
+            self.enqueue(groups.enumerated().map { index, statements in
+                PendingWrite(statements: statements, complete: { collector.set(index, $0) })
+            })
+        }
+    }
+
+    private func enqueue(_ writes: [PendingWrite]) {
+        self.pendingWrites.append(contentsOf: writes)
         guard !self.isCommitting else { return }
         self.isCommitting = true
         Task { await self.commitPendingWrites() }
@@ -51,7 +62,7 @@ extension SQLiteHeraldStore {
             Self.commitTimer.recordNanoseconds(Int64(clamping: DispatchTime.now().uptimeNanoseconds &- started))
             Self.batchSize.record(batch.count)
             await self.lock.release()
-            for (write, result) in zip(batch, results) { write.continuation.resume(with: result) }
+            for (write, result) in zip(batch, results) { write.complete(result) }
         }
         self.isCommitting = false
     }
@@ -90,5 +101,25 @@ extension SQLiteHeraldStore {
             results = Array(repeating: .failure(error), count: batch.count)
         }
         return results
+    }
+}
+
+/// Gathers the results of one call's writes; they are completed together by one commit loop.
+final class ResultCollector: @unchecked Sendable {
+    // @unchecked: `set` is only called from the store actor's commit loop, one at a time.
+    private var results: [Result<Void, any Error>]
+    private var remaining: Int
+    private let done: @Sendable ([Result<Void, any Error>]) -> Void
+
+    init(count: Int, done: @escaping @Sendable ([Result<Void, any Error>]) -> Void) {
+        self.results = Array(repeating: .success(()), count: count)
+        self.remaining = count
+        self.done = done
+    }
+
+    func set(_ index: Int, _ result: Result<Void, any Error>) {
+        self.results[index] = result
+        self.remaining -= 1
+        if self.remaining == 0 { self.done(self.results) }
     }
 }

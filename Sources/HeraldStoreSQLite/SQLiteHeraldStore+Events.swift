@@ -21,6 +21,20 @@ extension SQLiteHeraldStore {
     }
 
     public func savePublication(_ record: PublicationRecord, replacing: String?) async throws {
+        try await self.write(Self.statements(saving: record, replacing: replacing))
+    }
+
+    /// All changes go into the next group commit in one call, each in its own group.
+    public func applyPublicationChanges(_ changes: [PublicationChange]) async -> [Result<Void, any Error>] {
+        await self.write(groups: changes.map { change in
+            switch change {
+            case .save(let record, let replacing): return Self.statements(saving: record, replacing: replacing)
+            case .remove(let tag): return [("DELETE FROM publications WHERE entity_tag = ?", [.text(tag)])]
+            }
+        })
+    }
+
+    static func statements(saving record: PublicationRecord, replacing: String?) -> [(String, [SQLiteData])] {
         var statements: [(String, [SQLiteData])] = []
         if let replacing { statements.append(("DELETE FROM publications WHERE entity_tag = ?", [.text(replacing)])) }
         statements.append((
@@ -33,7 +47,7 @@ extension SQLiteHeraldStore {
                 .blob(ByteBuffer(bytes: record.body)), .integer(Int(record.expiresAt)), .integer(Int(record.sequence)),
             ]
         ))
-        try await self.write(statements)
+        return statements
     }
 
     public func removePublication(entityTag: String) async throws -> PublicationRecord? {

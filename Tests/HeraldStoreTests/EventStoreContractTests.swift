@@ -105,4 +105,19 @@ func subscriptionRecord(_ id: String, cseq: UInt32 = 100) -> SubscriptionRecord 
         #expect(try await reopened.allPublications().count == 99)
         try await reopened.close()
     }
+    @Test(arguments: Backend.allCases)
+    func publicationChangesOfOneMomentAreAppliedInOrder(_ backend: Backend) async throws {
+        let store = try await backend.open(directory: temporaryDirectory())
+        try await store.savePublication(publication("old", sequence: 1), replacing: nil)
+        let results = await store.applyPublicationChanges([
+            .save(publication("e1", sequence: 2), replacing: nil),
+            .save(publication("e2", sequence: 3), replacing: "old"),
+            .save(publication("e3", sequence: 4), replacing: "e1"),
+            .remove(entityTag: "e3"),
+        ])
+        #expect(results.count == 4)
+        #expect(results.allSatisfy { (try? $0.get()) != nil })
+        #expect(try await store.allPublications().map(\.entityTag) == ["e2"])
+        try await store.close()
+    }
 }
