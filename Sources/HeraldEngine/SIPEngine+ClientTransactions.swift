@@ -64,6 +64,13 @@ extension SIPEngine {
                     entry.completion(nil)
                 }
             case .scheduleTimer(let timer, let at):
+                if timer.name == .k {
+                    // Timer K (RFC 3261 §17.1.2.2) would only absorb retransmitted final
+                    // responses; without the transaction such a response is a stray one, which
+                    // is dropped the same way (§18.1.2). Ending now saves a 5 s timer per NOTIFY.
+                    self.clientTransactions[entry.branch] = nil
+                    continue
+                }
                 let branch = entry.branch
                 self.schedule(at: at) { [weak self] in
                     guard let self, let entry = self.clientTransactions[branch] else { return }

@@ -65,22 +65,57 @@ extension SIPEngine {
         let transport = subscription.destination.transport
         let branch = Self.makeBranch()
         let sentBy = self.configuration.sentBy[transport] ?? "127.0.0.1"
-        let target = dialog.remoteTarget.isEmpty ? "sip:" + (subscription.destination.address.ipAddress ?? "127.0.0.1") : dialog.remoteTarget
-        var head = "NOTIFY " + target + " SIP/2.0\r\n"
-        head.reserveCapacity(640)
-        head += "Via: SIP/2.0/" + transport.viaToken + " " + sentBy + ";branch=" + branch + ";rport\r\nMax-Forwards: 70\r\n"
-        for route in dialog.routeSet { head += "Route: " + route + "\r\n" }
-        head += "From: <" + subscription.resourceURI + ">;tag=" + dialog.localTag + "\r\n"
-        head += "To: " + dialog.watcherAddress + ";tag=" + dialog.remoteTag + "\r\n"
-        head += "Call-ID: " + dialog.callID + "\r\nCSeq: " + String(cseq) + " NOTIFY\r\n"
-        head += "Contact: " + self.contactHeader(for: transport) + "\r\n"
-        head += "Event: " + subscription.package.name + (subscription.eventID.map { ";id=" + $0 } ?? "") + "\r\n"
-        head += "Subscription-State: " + state.description + "\r\nUser-Agent: " + self.configuration.serverName + "\r\n"
-        if let (contentType, _) = body { head += "Content-Type: " + contentType + "\r\n" }
-        head += "Content-Length: " + String(body?.1.count ?? 0) + "\r\n\r\n"
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(head.utf8.count + (body?.1.count ?? 0))
-        bytes.append(contentsOf: head.utf8)
+        bytes.reserveCapacity(700 + (body?.1.count ?? 0))
+        func put(_ text: String) {
+            var text = text
+            text.withUTF8 { bytes.append(contentsOf: $0) }
+        }
+        put("NOTIFY ")
+        put(dialog.remoteTarget.isEmpty ? "sip:" + (subscription.destination.address.ipAddress ?? "127.0.0.1") : dialog.remoteTarget)
+        put(" SIP/2.0\r\nVia: SIP/2.0/")
+        put(transport.viaToken)
+        put(" ")
+        put(sentBy)
+        put(";branch=")
+        put(branch)
+        put(";rport\r\nMax-Forwards: 70\r\n")
+        for route in dialog.routeSet {
+            put("Route: ")
+            put(route)
+            put("\r\n")
+        }
+        put("From: <")
+        put(subscription.resourceURI)
+        put(">;tag=")
+        put(dialog.localTag)
+        put("\r\nTo: ")
+        put(dialog.watcherAddress)
+        put(";tag=")
+        put(dialog.remoteTag)
+        put("\r\nCall-ID: ")
+        put(dialog.callID)
+        put("\r\nCSeq: ")
+        put(String(cseq))
+        put(" NOTIFY\r\nContact: ")
+        put(self.contactHeader(for: transport))
+        put("\r\nEvent: ")
+        put(subscription.package.name)
+        if let eventID = subscription.eventID {
+            put(";id=")
+            put(eventID)
+        }
+        put("\r\nSubscription-State: ")
+        put(state.description)
+        put("\r\nUser-Agent: ")
+        put(self.configuration.serverName)
+        if let (contentType, _) = body {
+            put("\r\nContent-Type: ")
+            put(contentType)
+        }
+        put("\r\nContent-Length: ")
+        put(String(body?.1.count ?? 0))
+        put("\r\n\r\n")
         if let (_, content) = body { bytes.append(contentsOf: content) }
         return (bytes, branch)
     }
