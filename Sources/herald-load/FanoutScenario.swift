@@ -116,6 +116,41 @@ final class FanoutScenario: @unchecked Sendable {
         }
     }
 
+    /// The To tag each watcher's dialog got, by Call-ID (for ending the subscriptions).
+    var dialogTags: [String: String] = [:]
+    /// Un-SUBSCRIBEs not yet answered, by Call-ID, and those not yet sent.
+    var pendingUnsubscribes: [String: String] = [:]
+    var unsubscribeQueue: [(String, String)] = []
+
+    /// Ends every subscription this run opened (SUBSCRIBE with Expires: 0 in its dialog, RFC 6665
+    /// §4.1.2.3), so that a following run does not find them still alive and the server does
+    /// not keep sending NOTIFYs to a port nobody reads. Paced like the setup, not retransmitted:
+    /// a lost one only leaves a subscription to expire.
+    func unsubscribeAll(ratePerSecond: Int = 2_000) {
+        for presentity in 0..<self.options.presentities {
+            for watcher in 0..<self.options.watchers {
+                let callID = "sub-\(presentity)-\(watcher)"
+                guard let tag = self.dialogTags[callID] else { continue }
+                let uri = self.presentityURI(presentity)
+                let text = "SUBSCRIBE \(uri) SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:\(self.watcherPort);rport;branch=\(self.nextBranch())\r\n"
+                    + "From: <sip:load-w\(presentity)-\(watcher)@\(self.options.domain)>;tag=w\(presentity)-\(watcher)\r\nTo: <\(uri)>;tag=\(tag)\r\n"
+                    + "Call-ID: \(callID)\r\nCSeq: 2 SUBSCRIBE\r\nMax-Forwards: 70\r\nEvent: presence\r\n"
+                    + "Contact: <sip:w@127.0.0.1:\(self.watcherPort)>\r\nExpires: 0\r\nContent-Length: 0\r\n\r\n"
+                self.unsubscribeQueue.append((callID, text))
+            }
+        }
+        let perTick = max(1, ratePerSecond / 100)
+        self.loop.scheduleRepeatedTask(initialDelay: .zero, delay: .milliseconds(10)) { [self] task in
+            for _ in 0..<perTick {
+                guard !self.unsubscribeQueue.isEmpty else { break }
+                let (callID, text) = self.unsubscribeQueue.removeFirst()
+                self.pendingUnsubscribes[callID] = text
+                self.send(text, on: self.watcherChannel)
+            }
+            if self.unsubscribeQueue.isEmpty { task.cancel() }
+        }
+    }
+
     func publish(_ presentity: Int) {
         let uri = self.presentityURI(presentity)
         let sent = Self.now()
@@ -181,7 +216,10 @@ final class FanoutScenario: @unchecked Sendable {
             }
         case .response(let response):
             guard let callID = response.callID else { return }
-            if callID.hasPrefix("sub-") {
+            if callID.hasPrefix("sub-"), (try? response.cseq())?.sequenceNumber == 2 {
+                if response.statusCode >= 200 { self.pendingUnsubscribes[callID] = nil }
+            } else if callID.hasPrefix("sub-") {
+                if response.statusCode < 300, let tag = try? response.to().tag { self.dialogTags[callID] = tag }
                 if response.statusCode >= 200, self.pendingSubscribes.removeValue(forKey: callID) != nil {
                     if response.statusCode < 300 { self.subscribed += 1 } else { self.failures[response.statusCode, default: 0] += 1 }
                 }

@@ -219,6 +219,15 @@ struct Fanout: AsyncParsableCommand {
             }
             return result
         }.get()
+        // End the run's subscriptions and give the answers (and final NOTIFYs) a moment.
+        try await loop.submit { scenario.unsubscribeAll() }.get()
+        let unsubscribeDeadline = Date().addingTimeInterval(Double(total) / 2_000 + 3)
+        while Date() < unsubscribeDeadline {
+            try await Task.sleep(for: .milliseconds(100))
+            let (queued, open) = try await loop.submit { (scenario.unsubscribeQueue.count, scenario.pendingUnsubscribes.count) }.get()
+            if queued == 0 && open == 0 { break }
+        }
+        try await Task.sleep(for: .milliseconds(300))  // the final NOTIFYs (RFC 6665 §4.2.2) are answered meanwhile
         var output = summary
         if let before = memoryBefore, let after = memoryAfter, subscribed > 0 {
             output["server_rss_kib_before"] = Double(before)

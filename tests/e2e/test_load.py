@@ -70,3 +70,20 @@ def test_only_loopback_targets(tmp_path):
     proc = subprocess.run([str(load_binary()), "publish", "--target", "192.0.2.1:5060", "--duration", "1"],
                           capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
     assert proc.returncode != 0 and "loopback" in proc.stderr
+
+
+def test_fanout_ends_the_subscriptions_it_opened(herald_factory, tmp_path):
+    """A fanout run un-SUBSCRIBEs its watchers at the end, so the next run (a benchmark ladder)
+    does not find the server still notifying a port nobody reads."""
+    from test_metrics import scrape, value
+
+    h = herald_factory(domains=("example.com",), extra_args=["--default-policy", "allow"])
+    fan = subprocess.run(
+        [str(load_binary()), "fanout", "--target", f"{LOOPBACK}:{h.udp_port}", "--presentities", "3", "--watchers", "4",
+         "--rate", "20", "--duration", "1", "--settle", "0", "--json", str(tmp_path / "fanout.json")],
+        capture_output=True, text=True, timeout=90, stdin=subprocess.DEVNULL)
+    assert fan.returncode == 0, fan.stderr
+    assert json.loads((tmp_path / "fanout.json").read_text())["subscriptions"] == 12
+    metrics = scrape(h)
+    for state in ("active", "pending"):
+        assert value(metrics, "herald_subscriptions", event="presence", state=state) == 0, metrics
