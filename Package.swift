@@ -77,7 +77,7 @@ let package = Package(
         .target(
             name: "HeraldHTTP",
             dependencies: [
-                "HeraldEngine", "HeraldStore", "SIPProtocol", "XCAP", "PresenceDocuments",
+                "SIPCore", "HeraldEngine", "HeraldStore", "SIPProtocol", "XCAP", "PresenceDocuments",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

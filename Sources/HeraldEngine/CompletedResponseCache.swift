@@ -1,3 +1,4 @@
+import SIPCore
 import SIPProtocol
 
 /// The last responses of completed non-INVITE server transactions over unreliable transports.
@@ -35,8 +36,10 @@ struct CompletedResponseCache {
 
     /// Keeps `response` for `key` until `expiresAt` (nanoseconds on the engine's clock).
     mutating func insert(key: ServerTransactionKey, response: [UInt8], expiresAt: Int64) {
-        let keyBytes = Self.bytes(of: key)
-        let size = Self.headerSize + keyBytes.count + response.count
+        let identity = key.identity.utf8
+        let method = key.method.rawValue.utf8
+        let keyLength = identity.count + 1 + method.count
+        let size = Self.headerSize + keyLength + response.count
         if self.chunks.isEmpty || self.chunks[self.chunks.count - 1].count + size > max(Self.chunkSize, size) {
             var chunk: [UInt8] = []
             chunk.reserveCapacity(max(Self.chunkSize, size))
@@ -45,21 +48,29 @@ struct CompletedResponseCache {
         let last = self.chunks.count - 1
         let location = Location(chunk: self.firstChunk + last, offset: self.chunks[last].count)
         Self.append(UInt64(bitPattern: expiresAt), bytes: 8, to: &self.chunks[last])
-        Self.append(UInt64(keyBytes.count), bytes: 4, to: &self.chunks[last])
+        Self.append(UInt64(keyLength), bytes: 4, to: &self.chunks[last])
         Self.append(UInt64(response.count), bytes: 4, to: &self.chunks[last])
-        self.chunks[last].append(contentsOf: keyBytes)
+        self.chunks[last].append(contentsOf: identity)
+        self.chunks[last].append(0)
+        self.chunks[last].append(contentsOf: method)
         self.chunks[last].append(contentsOf: response)
-        self.index[Self.hash(keyBytes)] = location
+        self.index[Self.hash(of: key)] = location
     }
 
-    /// The response kept for `key`, if its transaction completed less than Timer J ago.
+    /// The response kept for `key`, if its transaction completed less than Timer J ago. Asked
+    /// for every new request over UDP, so the key is compared in place: nothing is allocated
+    /// unless a response is found.
     func response(for key: ServerTransactionKey, now: Int64) -> [UInt8]? {
-        let keyBytes = Self.bytes(of: key)
-        guard let location = self.index[Self.hash(keyBytes)], let chunk = self.chunk(location.chunk) else { return nil }
+        guard let location = self.index[Self.hash(of: key)], let chunk = self.chunk(location.chunk) else { return nil }
         let header = self.header(in: chunk, at: location.offset)
-        guard header.expiresAt > now, header.keyLength == keyBytes.count else { return nil }
+        let identity = key.identity.utf8
+        let method = key.method.rawValue.utf8
+        guard header.expiresAt > now, header.keyLength == identity.count + 1 + method.count else { return nil }
         let keyStart = location.offset + Self.headerSize
-        guard chunk[keyStart..<keyStart + header.keyLength].elementsEqual(keyBytes) else { return nil }
+        let methodStart = keyStart + identity.count + 1
+        guard chunk[keyStart..<methodStart - 1].elementsEqual(identity), chunk[methodStart - 1] == 0,
+            chunk[methodStart..<keyStart + header.keyLength].elementsEqual(method)
+        else { return nil }
         let responseStart = keyStart + header.keyLength
         return Array(chunk[responseStart..<responseStart + header.responseLength])
     }
@@ -78,7 +89,7 @@ struct CompletedResponseCache {
             let header = self.header(in: chunk, at: self.head.offset)
             guard header.expiresAt <= now else { return }
             let keyStart = self.head.offset + Self.headerSize
-            let hash = Self.hash(chunk[keyStart..<keyStart + header.keyLength])
+            let hash = FNV1a.hash(chunk[keyStart..<keyStart + header.keyLength])
             if self.index[hash] == self.head { self.index[hash] = nil }
             self.head.offset = keyStart + header.keyLength + header.responseLength
         }
@@ -86,7 +97,7 @@ struct CompletedResponseCache {
 
     /// Gives back the index's capacity after a burst (Swift dictionaries keep their peak size).
     mutating func compact() {
-        SIPEngine.shrink(&self.index)
+        self.index.releaseUnusedCapacity()
     }
 
     private func chunk(_ number: Int) -> [UInt8]? {
@@ -98,18 +109,13 @@ struct CompletedResponseCache {
         (Int64(bitPattern: Self.read(chunk, offset, bytes: 8)), Int(Self.read(chunk, offset + 8, bytes: 4)), Int(Self.read(chunk, offset + 12, bytes: 4)))
     }
 
-    private static func bytes(of key: ServerTransactionKey) -> [UInt8] {
-        Array(key.identity.utf8) + [0] + Array(key.method.rawValue.utf8)
-    }
-
-    /// FNV-1a, 64 bits: cheap, and a collision only costs a miss (the key bytes are compared).
-    private static func hash(_ bytes: some Sequence<UInt8>) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in bytes {
-            hash ^= UInt64(byte)
-            hash &*= 0x100_0000_01b3
-        }
-        return hash
+    /// The hash of a key as it is stored: identity, NUL, method.
+    private static func hash(of key: ServerTransactionKey) -> UInt64 {
+        var hash = FNV1a()
+        hash.add(key.identity.utf8)
+        hash.add(CollectionOfOne(0))
+        hash.add(key.method.rawValue.utf8)
+        return hash.value
     }
 
     private static func append(_ value: UInt64, bytes: Int, to chunk: inout [UInt8]) {

@@ -14,7 +14,10 @@ extension SIPEngine {
         bytes: [UInt8], method: SIPMethod, branch: String, to destination: SIPDestination, completion: @escaping (SIPResponse?) -> Void
     ) {
         self.loop.preconditionInEventLoop()
-        var machine = ClientNonInviteTransaction(reliableTransport: destination.transport.isReliable, settings: self.configuration.timers)
+        // A retransmitted final response without its transaction is a stray one, which the engine
+        // drops just as Timer K would have absorbed it: no 5 s timer per request (one per NOTIFY).
+        var machine = ClientNonInviteTransaction(
+            reliableTransport: destination.transport.isReliable, settings: self.configuration.timers, absorbsResponseRetransmissions: false)
         let entry = ClientTransactionEntry(
             branch: branch, method: method, machine: machine, bytes: bytes, destination: destination, completion: completion)
         let actions = machine.start(now: self.instant)
@@ -64,13 +67,6 @@ extension SIPEngine {
                     entry.completion(nil)
                 }
             case .scheduleTimer(let timer, let at):
-                if timer.name == .k {
-                    // Timer K (RFC 3261 §17.1.2.2) would only absorb retransmitted final
-                    // responses; without the transaction such a response is a stray one, which
-                    // is dropped the same way (§18.1.2). Ending now saves a 5 s timer per NOTIFY.
-                    self.clientTransactions[entry.branch] = nil
-                    continue
-                }
                 let branch = entry.branch
                 self.schedule(at: at) { [weak self] in
                     guard let self, let entry = self.clientTransactions[branch] else { return }

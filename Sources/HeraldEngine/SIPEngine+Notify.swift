@@ -237,12 +237,7 @@ extension SIPEngine {
 
     /// A short stable id for a watcher's subscription (RFC 3858 `id`).
     static func watcherID(_ subscriptionID: String) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in subscriptionID.utf8 {
-            hash ^= UInt64(byte)
-            hash &*= 0x100_0000_01b3
-        }
-        return String(hash & 0xffff_ffff, radix: 16)
+        String(FNV1a.hash(subscriptionID.utf8) & 0xffff_ffff, radix: 16)
     }
 
     /// A presence subscription changed status: tell the presentity's winfo subscribers (RFC 3857 §3.6).

@@ -178,11 +178,10 @@ extension SIPEngine {
     func reauthorizeWatchers(of owner: String) {
         let key = Self.resourceKey(EventPackage.presence.name, owner)
         for id in self.subscriptionsByResource[key] ?? [] {
-            guard let subscription = self.subscriptions[id], subscription.machine.status != .terminated,
-                subscription.watcher != owner
-            else { continue }
-            let decision = self.presenceDecision(
-                resource: owner, watcher: subscription.watcher, authenticated: subscription.watcherAuthenticated)
+            guard let subscription = self.subscriptions[id], subscription.machine.status != .terminated else { continue }
+            let watcher = subscription.watcher
+            guard watcher != owner else { continue }
+            let decision = self.presenceDecision(resource: owner, watcher: watcher, authenticated: subscription.watcherAuthenticated)
             let authorization = decision?.0 ?? self.configuration.defaultPolicy.authorization
             let transformations = decision?.1
             let previous = subscription.machine.authorization

@@ -111,9 +111,8 @@ extension SIPEngine {
             change = .save(record, replacing: tag)
         }
         self.storePublicationChange(change) { stored in
-            let result = stored.map { outcome }
             if let claimed { self.claimedEntityTags.remove(claimed.entityTag) }
-            switch result {
+            switch stored.map({ outcome }) {
             case .success(.stored(let record, let replaced, let changed)):
                 if let replaced { self.unindexPublication(event: event, resource: resource, entityTag: replaced) }
                 self.indexPublication(record, document: document)
@@ -128,9 +127,6 @@ extension SIPEngine {
                 self.unindexPublication(event: event, resource: resource, entityTag: tag)
                 self.respond(entry, status: 200, headers: [(SIPHeaderName(.expires), "0")])
                 self.resourceStateChanged(event: event, resource: resource)
-            case .success(.unknownEntityTag):
-                // RFC 3903 §6 step 4: an unknown or expired entity-tag.
-                self.respond(entry, status: 412)
             case .failure(let error):
                 self.logger.error("publication store failure", metadata: ["error": "\(error)"])
                 self.respond(entry, status: 500, reason: "Server Internal Error: store unavailable", headers: [(SIPHeaderName(.retryAfter), "5")])
@@ -163,10 +159,10 @@ extension SIPEngine {
         }
     }
 
-    enum PublishOutcome: Sendable {
+    /// What a PUBLISH does to the live publications once its change is durable.
+    enum PublishOutcome {
         case stored(PublicationRecord, replaced: String?, stateChanged: Bool)
         case removed(entityTag: String)
-        case unknownEntityTag
     }
 
     /// The published body checked (bounded XML without DTDs, RFC 3863 / RFC 3842 shape): the

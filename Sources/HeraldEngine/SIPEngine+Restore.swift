@@ -30,13 +30,9 @@ extension SIPEngine {
                 let authorization = SubscriptionAuthorization(rawValue: record.authorization) ?? .pending
                 let remaining = record.expiresAt - now
                 let machine = NotifierSubscription(authorization: authorization, expiresAt: self.instant + .seconds(max(0, remaining)))
-                // Every watcher of a resource shares one copy of its strings.
                 var compact = record
-                let resourceKey = Self.resourceKey(package.name, record.resource)
-                if let sibling = self.subscriptionsByResource[resourceKey]?.first.flatMap({ self.subscriptions[$0] }) {
-                    compact.resource = sibling.resource
-                    if record.resourceURI == sibling.resourceURI { compact.resourceURI = sibling.resourceURI }
-                }
+                (compact.resource, compact.resourceURI) = self.sharedResourceStrings(
+                    event: package.name, resource: record.resource, resourceURI: record.resourceURI)
                 let entry = SubscriptionEntry(
                     record: compact, machine: machine, package: package, destination: destination,
                     localCSeq: record.localCSeqReserved + 1)
@@ -49,7 +45,7 @@ extension SIPEngine {
                         resource: record.resource, watcher: record.watcher, authenticated: entry.watcherAuthenticated)?.1
                 }
                 self.subscriptions[record.id] = entry
-                self.subscriptionsByResource[resourceKey, default: []].insert(entry.id)
+                self.subscriptionsByResource[Self.resourceKey(package.name, entry.resource), default: []].insert(entry.id)
                 if remaining <= 0 {
                     entry.lastWatcherEvent = .timeout
                     self.apply(entry.machine.terminate(reason: .timeout, now: self.instant), to: entry, transaction: nil)

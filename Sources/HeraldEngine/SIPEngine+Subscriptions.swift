@@ -87,12 +87,8 @@ extension SIPEngine {
         var resourceURI = uri
         resourceURI.parameters = []
         resourceURI.headers = []
-        let resourceKey = Self.resourceKey(package.name, uri.addressOfRecord)
-        // Every watcher of a resource shares one copy of its strings.
-        let sibling = self.subscriptionsByResource[resourceKey]?.first.flatMap { self.subscriptions[$0] }
-        let resource = sibling?.resource ?? uri.addressOfRecord
-        let resourceText = resourceURI.description
-        let sharedURI = resourceText == resource ? resource : (sibling?.resourceURI == resourceText ? sibling?.resourceURI : nil) ?? resourceText
+        let (resource, sharedURI) = self.sharedResourceStrings(
+            event: package.name, resource: uri.addressOfRecord, resourceURI: resourceURI.description)
         let record = SubscriptionRecord(
             id: SubscriptionEntry.id(localTag: entry.toTag, event: package.name, eventID: eventID),
             event: package.name, eventID: eventID, resource: resource, resourceURI: sharedURI,
@@ -109,7 +105,7 @@ extension SIPEngine {
         subscription.transformations = transformations
         subscription.watcherAuthenticated = authenticated
         self.subscriptions[subscription.id] = subscription
-        self.subscriptionsByResource[resourceKey, default: []].insert(subscription.id)
+        self.subscriptionsByResource[Self.resourceKey(package.name, resource), default: []].insert(subscription.id)
         let actions: [NotifierSubscription.Action]
         if expires == 0 {
             actions = subscription.machine.fetch(now: now)
@@ -230,6 +226,16 @@ extension SIPEngine {
     }
 
     static let cseqReservation: UInt32 = 100
+
+    /// The resource strings to keep for a new subscription: those of another watcher of the
+    /// same resource when equal, so that every watcher shares one copy of each.
+    func sharedResourceStrings(event: String, resource: String, resourceURI: String) -> (resource: String, resourceURI: String) {
+        let sibling = self.subscriptionsByResource[Self.resourceKey(event, resource)]?.first.flatMap { self.subscriptions[$0] }
+        let shared = sibling?.resource ?? resource
+        if resourceURI == shared { return (shared, shared) }
+        if let siblingURI = sibling?.resourceURI, siblingURI == resourceURI { return (shared, siblingURI) }
+        return (shared, resourceURI)
+    }
 
     /// Our Contact for dialogs on `transport` (RFC 3261 §12.1.1).
     func contactHeader(for transport: SIPTransportKind) -> String {

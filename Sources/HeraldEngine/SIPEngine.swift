@@ -255,7 +255,9 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
                 key: key, machine: .invite(machine), request: request, essentials: essentials, destination: destination,
                 toTag: Self.makeTag(), mergeKey: mergeKey)
         } else {
-            var machine = ServerNonInviteTransaction(reliableTransport: reliable, settings: self.configuration.timers)
+            // Retransmissions after the final response are answered from `completedResponses`.
+            var machine = ServerNonInviteTransaction(
+                reliableTransport: reliable, settings: self.configuration.timers, absorbsRequestRetransmissions: false)
             startActions = machine.start(now: self.instant).map(ServerTransactionAction.init)
             entry = ServerTransactionEntry(
                 key: key, machine: .nonInvite(machine), request: request, essentials: essentials, destination: destination,
@@ -417,11 +419,10 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
             actions = machine.responseSent(statusCode: status, now: self.instant).map(ServerTransactionAction.init)
             entry.machine = .nonInvite(machine)
             if status >= 200, !entry.destination.transport.isReliable {
-                // Work that finishes after the answer (a store write, a NOTIFY) may still read
-                // the request for a moment; after a second only retransmissions are absorbed,
-                // for the rest of Timer J, by the compact cache (RFC 3261 §17.2.2).
-                let timerJ = self.instant + self.configuration.timers.transactionTimeout
-                self.schedule(at: self.instant + .seconds(1)) { [weak self] in self?.retire(entry, until: timerJ) }
+                // RFC 3261 §17.2.2: retransmissions get this response again until Timer J; the
+                // compact cache keeps it, and the transaction object ends with this answer.
+                let timerJ = self.instant + self.configuration.timers.timerJ
+                self.completedResponses.insert(key: entry.key, response: bytes, expiresAt: timerJ.nanosecondsSinceStart)
             }
         }
         self.statistics.responsesSent += 1
@@ -442,11 +443,6 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
                     self.sink.send(bytes, to: entry.destination, completion: self.transportCompletion(for: entry))
                 }
             case .scheduleTimer(let timer, let at):
-                if timer.name == .j, case .nonInvite = entry.machine, !entry.destination.transport.isReliable {
-                    // `retire` ends the transaction a second after its answer and the cache
-                    // absorbs retransmissions until Timer J; no closure waits 32 s for it.
-                    continue
-                }
                 let key = entry.key
                 self.schedule(at: at) { [weak self] in self?.timerFired(timer, key: key) }
             case .cancelTimer:
@@ -495,17 +491,6 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
         self.apply(actions, to: entry)
     }
 
-    /// Hands a completed non-INVITE transaction's retransmission duty to `completedResponses`
-    /// and lets the transaction object go.
-    private func retire(_ entry: ServerTransactionEntry, until timerJ: SIPInstant) {
-        guard self.transactions[entry.key] === entry else { return }
-        if case .nonInvite(let machine) = entry.machine, machine.state == .completed, let response = entry.lastResponse {
-            self.completedResponses.insert(key: entry.key, response: response, expiresAt: timerJ.nanosecondsSinceStart)
-        }
-        self.terminate(entry)
-        entry.releaseRequest()
-    }
-
     private func terminate(_ entry: ServerTransactionEntry) {
         self.transactions[entry.key] = nil
         if let mergeKey = entry.mergeKey, self.mergedRequests[mergeKey] == entry.key {
@@ -532,25 +517,19 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
     /// UDP transaction for 32 s) the tables would pin their peak size and the pages around
     /// them. Every 30 s, tables at under a quarter of their capacity are rebuilt at their size.
     func compactTables() {
-        Self.shrink(&self.transactions)
-        Self.shrink(&self.mergedRequests)
-        Self.shrink(&self.clientTransactions)
-        Self.shrink(&self.inviteClientTransactions)
-        Self.shrink(&self.subscriptions)
-        Self.shrink(&self.subscriptionsByResource)
-        Self.shrink(&self.stateDocuments)
-        Self.shrink(&self.nonceCounts)
-        Self.shrink(&self.authenticationFailures)
+        self.transactions.releaseUnusedCapacity()
+        self.mergedRequests.releaseUnusedCapacity()
+        self.clientTransactions.releaseUnusedCapacity()
+        self.inviteClientTransactions.releaseUnusedCapacity()
+        self.subscriptions.releaseUnusedCapacity()
+        self.subscriptionsByResource.releaseUnusedCapacity()
+        self.stateDocuments.releaseUnusedCapacity()
+        self.nonceCounts.releaseUnusedCapacity()
+        self.authenticationFailures.releaseUnusedCapacity()
         self.timerWheel.compact()
         self.completedResponses.compact()
     }
 
-    static func shrink<Key, Value>(_ table: inout [Key: Value]) {
-        guard table.capacity > 1024, table.count * 4 < table.capacity else { return }
-        var rebuilt = [Key: Value](minimumCapacity: table.count)
-        for (key, value) in table { rebuilt[key] = value }
-        table = rebuilt
-    }
 
     /// A random token for tags, branches and entity-tags (RFC 3261 §19.3 asks for at least 32
     /// random bits): 64 bits from a generator seeded from the system CSPRNG, in base 36, so a
@@ -608,4 +587,15 @@ public struct EngineStatistics: Sendable, Equatable {
     public var notifiesSent = 0
     public var notifiesFailed = 0
     public var publications = 0
+}
+
+extension Dictionary {
+    /// Rebuilds the table at its size when it holds under a quarter of its capacity (and the
+    /// capacity is worth giving back): Swift dictionaries never shrink on their own.
+    mutating func releaseUnusedCapacity() {
+        guard self.capacity > 1024, self.count * 4 < self.capacity else { return }
+        var rebuilt = [Key: Value](minimumCapacity: self.count)
+        for (key, value) in self { rebuilt[key] = value }
+        self = rebuilt
+    }
 }

@@ -14,8 +14,8 @@ final class ServerTransactionEntry: @unchecked Sendable {
 
     let key: ServerTransactionKey
     var machine: Machine
-    private(set) var request: SIPRequest
-    private(set) var essentials: RequestEssentials
+    let request: SIPRequest
+    let essentials: RequestEssentials
     let destination: SIPDestination
     let toTag: String
     let mergeKey: MergedRequestKey?
@@ -33,23 +33,6 @@ final class ServerTransactionEntry: @unchecked Sendable {
         self.toTag = toTag
         self.mergeKey = mergeKey
     }
-
-    /// A completed non-INVITE transaction only absorbs retransmissions for Timer J's 32 s
-    /// (RFC 3261 §17.2.2): it needs its key and last response, not the parsed request, which
-    /// is dropped so that a burst of transactions does not hold kilobytes each meanwhile.
-    func releaseRequest() {
-        self.request = Self.placeholder.request
-        self.essentials = Self.placeholder.essentials
-    }
-
-    private static let placeholder: (request: SIPRequest, essentials: RequestEssentials) = {
-        let text = "OPTIONS sip:invalid SIP/2.0\r\nVia: SIP/2.0/UDP invalid;branch=z9hG4bKreleased\r\nFrom: <sip:invalid>;tag=x\r\n"
-            + "To: <sip:invalid>\r\nCall-ID: released\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
-        guard case .request(let request)? = try? SIPMessageParser.parse(Array(text.utf8)), let essentials = try? request.validate() else {
-            preconditionFailure("the placeholder request is well-formed")
-        }
-        return (request, essentials)
-    }()
 
     /// True until a final response has been sent.
     var awaitsFinalResponse: Bool {

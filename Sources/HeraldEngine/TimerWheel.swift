@@ -35,7 +35,7 @@ final class TimerWheel {
 
     /// Gives back the bucket table's capacity after a burst of timers has passed.
     func compact() {
-        SIPEngine.shrink(&self.buckets)
+        self.buckets.releaseUnusedCapacity()
     }
 
     /// Fires everything due at `now`, in deadline order.

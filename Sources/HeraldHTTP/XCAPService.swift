@@ -4,6 +4,7 @@ import HeraldEngine
 import HeraldStore
 import Hummingbird
 import PresenceDocuments
+import SIPCore
 import XCAP
 
 /// The XCAP server (RFC 4825) on Herald's HTTP port: documents live in the store, every change
@@ -336,12 +337,7 @@ struct XCAPService: Sendable {
 
     /// The tag of a generated document: a hash of its bytes, stable while it does not change.
     static func contentTag(_ body: [UInt8]) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in body {
-            hash ^= UInt64(byte)
-            hash &*= 0x100_0000_01b3
-        }
-        return String(hash, radix: 16)
+        String(FNV1a.hash(body), radix: 16)
     }
 
     static func escapeSegment(_ text: String) -> String {

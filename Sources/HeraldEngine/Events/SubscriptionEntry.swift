@@ -48,7 +48,7 @@ final class SubscriptionEntry: @unchecked Sendable {
         self.package = package
         self.eventID = record.eventID
         self.resource = record.resource
-        self.resourceURI = record.resourceURI == record.resource ? record.resource : record.resourceURI
+        self.resourceURI = record.resourceURI
         self.dialogText = DialogFields.pack(record)
         self.localCSeqReserved = record.localCSeqReserved
         self.remoteCSeq = record.remoteCSeq

@@ -32,12 +32,7 @@ public enum ProxyRules {
     /// A branch id that starts with a hash of the fields RFC 3261 §16.6 step 8 names, so a
     /// request that comes back carries it and can be recognised as a loop (§16.3 step 4).
     public static func loopHash(requestURI: String, fromTag: String?, toTag: String?, callID: String, cseq: UInt32) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in "\(requestURI)|\(fromTag ?? "")|\(toTag ?? "")|\(callID)|\(cseq)".utf8 {
-            hash ^= UInt64(byte)
-            hash &*= 0x100_0000_01b3
-        }
-        return String(hash, radix: 36)
+        String(FNV1a.hash("\(requestURI)|\(fromTag ?? "")|\(toTag ?? "")|\(callID)|\(cseq)".utf8), radix: 36)
     }
 
     /// §16.3 step 4: the request already went through this proxy with the same loop hash.

@@ -45,6 +45,10 @@ public struct ClientNonInviteTransaction: Sendable {
     public private(set) var state: State
     /// Whether the request goes over a reliable transport (TCP, TLS, SCTP, WebSocket).
     public let reliableTransport: Bool
+    /// Whether a final response leaves the transaction in `completed` for Timer K to absorb
+    /// retransmitted responses (RFC 3261 §17.1.2.2). A TU that drops stray responses anyway
+    /// (a notifier's NOTIFYs) may end the transaction at once instead and keep no timer.
+    public let absorbsResponseRetransmissions: Bool
     /// The timer values in use.
     public let settings: TransactionTimerSettings
     private var timers: ArmedTransactionTimers
@@ -52,9 +56,12 @@ public struct ClientNonInviteTransaction: Sendable {
     private var timerEInterval: Duration
 
     /// Creates the transaction in `trying`; nothing happens until `start(now:)`.
-    public init(reliableTransport: Bool, settings: TransactionTimerSettings = TransactionTimerSettings()) {
+    public init(
+        reliableTransport: Bool, settings: TransactionTimerSettings = TransactionTimerSettings(), absorbsResponseRetransmissions: Bool = true
+    ) {
         self.state = .trying
         self.reliableTransport = reliableTransport
+        self.absorbsResponseRetransmissions = absorbsResponseRetransmissions
         self.settings = settings
         self.timers = ArmedTransactionTimers()
         self.started = false
@@ -96,7 +103,7 @@ public struct ClientNonInviteTransaction: Sendable {
             }
             self.cancel(.e, into: &actions)
             self.cancel(.f, into: &actions)
-            if self.reliableTransport {
+            if self.reliableTransport || !self.absorbsResponseRetransmissions {
                 self.enterTerminated(into: &actions)
             } else {
                 self.state = .completed

@@ -44,14 +44,22 @@ public struct ServerNonInviteTransaction: Sendable {
     public private(set) var state: State
     /// Whether the request arrived over a reliable transport (TCP, TLS, SCTP, WebSocket).
     public let reliableTransport: Bool
+    /// Whether a final response leaves the transaction in `completed` until Timer J, to answer
+    /// retransmitted requests (RFC 3261 §17.2.2). A TU that keeps the final response and
+    /// answers retransmissions itself until Timer J (Herald's completed-response cache) ends
+    /// the transaction at once instead.
+    public let absorbsRequestRetransmissions: Bool
     /// The timer values in use.
     public let settings: TransactionTimerSettings
     private var timers: ArmedTransactionTimers
 
     /// Creates the transaction in `trying`, as the request is passed to the TU.
-    public init(reliableTransport: Bool, settings: TransactionTimerSettings = TransactionTimerSettings()) {
+    public init(
+        reliableTransport: Bool, settings: TransactionTimerSettings = TransactionTimerSettings(), absorbsRequestRetransmissions: Bool = true
+    ) {
         self.state = .trying
         self.reliableTransport = reliableTransport
+        self.absorbsRequestRetransmissions = absorbsRequestRetransmissions
         self.settings = settings
         self.timers = ArmedTransactionTimers()
     }
@@ -91,7 +99,7 @@ public struct ServerNonInviteTransaction: Sendable {
                 return [.sendResponse]
             }
             var actions: [Action] = [.sendResponse]
-            if self.reliableTransport {
+            if self.reliableTransport || !self.absorbsRequestRetransmissions {
                 self.enterTerminated(into: &actions)
             } else {
                 self.state = .completed

@@ -90,6 +90,17 @@ private let t0 = SIPInstant(nanoseconds: 1_000_000_000)
         #expect(tx.state == .terminated)
     }
 
+    @Test func aTransactionThatDoesNotAbsorbRetransmissionsEndsAtItsFinalResponse() {
+        var tx = ClientNonInviteTransaction(reliableTransport: false, absorbsResponseRetransmissions: false)
+        _ = tx.start(now: t0)
+        #expect(tx.responseReceived(statusCode: 200, now: t0) == [.passResponseToTU, .cancelTimer(.e), .cancelTimer(.f), .terminate])
+        #expect(tx.state == .terminated)
+        // Timer E still retransmits before the answer.
+        var waiting = ClientNonInviteTransaction(reliableTransport: false, absorbsResponseRetransmissions: false)
+        let e = waiting.start(now: t0).timer(.e)
+        #expect(e != nil)
+    }
+
     @Test func completedAbsorbsResponseRetransmissionsUntilTimerK() throws {
         var tx = ClientNonInviteTransaction(reliableTransport: false)
         _ = tx.start(now: t0)

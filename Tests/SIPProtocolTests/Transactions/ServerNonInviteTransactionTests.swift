@@ -59,6 +59,15 @@ private let t0 = SIPInstant(nanoseconds: 1_000_000_000)
         #expect(tx.state == .terminated)
     }
 
+    @Test func aTransactionWhoseTUAnswersRetransmissionsEndsAtItsFinalResponse() {
+        var tx = ServerNonInviteTransaction(reliableTransport: false, absorbsRequestRetransmissions: false)
+        _ = tx.start(now: t0)
+        #expect(tx.responseSent(statusCode: 100, now: t0) == [.sendResponse])
+        #expect(tx.requestRetransmitted(now: t0) == [.resendLastResponse])  // provisional: still the transaction's
+        #expect(tx.responseSent(statusCode: 200, now: t0) == [.sendResponse, .terminate])
+        #expect(tx.state == .terminated)
+    }
+
     @Test func completedResendsFinalResponseForRetransmissionsAndDiscardsNewResponses() {
         var tx = ServerNonInviteTransaction(reliableTransport: false)
         _ = tx.responseSent(statusCode: 200, now: t0)
