@@ -10,7 +10,8 @@ public enum HeraldHTTPApplication {
     public static func make(
         host: String, port: Int, logger: Logger, engine: SIPEngine, store: any HeraldStore, authentication: HTTPAuthentication,
         xcapRoot: String = "/", isHealthy: @escaping @Sendable () async -> Bool,
-        metrics: (@Sendable () async -> [UInt8])? = nil
+        metrics: (@Sendable () async -> [UInt8])? = nil,
+        onListening: @escaping @Sendable (_ address: String) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let router = Router(context: HeraldRequestContext.self)
         ForwardingAPI.register(on: router, store: store, authentication: authentication)
@@ -62,6 +63,7 @@ public enum HeraldHTTPApplication {
         return Application(
             router: router,
             configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: "Herald"),
+            onServerRunning: { channel in await onListening(channel.localAddress.map { "\($0)" } ?? "\(host):\(port)") },
             logger: logger)
     }
 }

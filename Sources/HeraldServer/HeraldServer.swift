@@ -81,17 +81,23 @@ public final class HeraldServer: Service, Sendable {
 
     public var isHealthy: Bool { self.healthy.withLockedValue { $0 } }
 
-    public func run() async throws {
-        let sweeper = self.engine.loop.scheduleRepeatedAsyncTask(initialDelay: .seconds(1), delay: .seconds(5)) { [engine] _ in
-            engine.removeExpiredBindings().map { _ in () }.recover { _ in () }
-        }
+    /// Logged once every listener, SIP and HTTP, accepts: the line operators and the test
+    /// harness wait for.
+    public func announceReady(httpAddress: String) {
         self.logger.notice(
             "herald ready",
             metadata: [
                 "sip": "\(self.transports.boundListeners.map { "\($0.0.transport.rawValue):\($0.1)" }.joined(separator: " "))",
+                "http": "\(httpAddress)",
                 "domains": "\(self.configuration.domains.joined(separator: ","))", "auth": "\(self.configuration.authMode.rawValue)",
                 "allocator": "\(String(cString: herald_allocator_version()))",
             ])
+    }
+
+    public func run() async throws {
+        let sweeper = self.engine.loop.scheduleRepeatedAsyncTask(initialDelay: .seconds(1), delay: .seconds(5)) { [engine] _ in
+            engine.removeExpiredBindings().map { _ in () }.recover { _ in () }
+        }
         try? await gracefulShutdown()
         self.healthy.withLockedValue { $0 = false }
         self.logger.notice("shutting down")
@@ -147,7 +153,8 @@ public enum HeraldRunner {
                 store: store, domains: configuration.domains, trustedHosts: Set(configuration.trustedHosts.map { $0.lowercased() }),
                 identityProxies: Set(configuration.identityProxies.map { $0.lowercased() }), authMode: configuration.authMode),
             xcapRoot: configuration.xcapRoot, isHealthy: { server.isHealthy },
-            metrics: { await metrics.render(engine: server.engine, transports: server.transports, store: store) })
+            metrics: { await metrics.render(engine: server.engine, transports: server.transports, store: store) },
+            onListening: { address in server.announceReady(httpAddress: address) })
         let services = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [

@@ -154,10 +154,22 @@ class Herald:
                                 f"{self.log_text()}", pytrace=False)
                 c.send(build_request("OPTIONS", self.self_uri(), via_port=c.port))
                 if c.recv(0.2) is not None:
-                    return
-        self.kill()
-        pytest.fail(f"herald did not answer OPTIONS on udp:{self.udp_port} within "
-                    f"{timeout:.0f} s\n{self.log_text()}", pytrace=False)
+                    break
+            else:
+                self.kill()
+                pytest.fail(f"herald did not answer OPTIONS on udp:{self.udp_port} within "
+                            f"{timeout:.0f} s\n{self.log_text()}", pytrace=False)
+        # The SIP listeners come up before the HTTP one: a test may use either at once.
+        while self.http_port is not None and time.monotonic() < deadline:
+            try:
+                socket.create_connection((LOOPBACK, self.http_port), timeout=0.5).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        if self.http_port is not None:
+            self.kill()
+            pytest.fail(f"herald did not accept HTTP on tcp:{self.http_port} within "
+                        f"{timeout:.0f} s\n{self.log_text()}", pytrace=False)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int:
         """Signal the server and wait (bounded) for its exit code."""
