@@ -8,20 +8,29 @@
 #
 #   scripts/bench/compare.sh            # everything
 #   SKIP_BUILD=1 SCENARIOS="publish" PUBLISH_RATES="2000 4000" scripts/bench/compare.sh
+#   SKIP_BUILD=1 SCENARIOS= SIPP=0 LATENCY_SCENARIOS=fanout scripts/bench/compare.sh   # p99 only
 #
 # Pass criterion of one step: < 0.1 % failed requests and p99 < 50 ms. Only the server under
 # test runs during its ladder.
+#
+# Equal-rate latency: the p99 of one 10 s step moves by several times between runs on a VM
+# (CPU steal), so each server runs the LATENCY_* rates REPEATS times, the two servers taking
+# turns (the order alternates each round), and the report compares the median p99 per step.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
 SHARED=${HERALD_SHARED:-$ROOT/../shared}
 OUT=${OUT:-/tmp/herald-compare}
 DURATION=${DURATION:-10}
-SCENARIOS=${SCENARIOS:-"publish subscribe fanout"}
+SCENARIOS=${SCENARIOS-"publish subscribe fanout"}
 PUBLISH_RATES=${PUBLISH_RATES:-"1000 2000 3000 3500 4000 5000 6000 8000"}
 SUBSCRIBE_RATES=${SUBSCRIBE_RATES:-"250 500 1000 1500 2000 3000 4000 5000 6000"}
 FANOUT_RATES=${FANOUT_RATES:-"100 200 400 600 800 1000 1200 1600"}
 SIPP=${SIPP:-1}
+LATENCY_SCENARIOS=${LATENCY_SCENARIOS-"subscribe fanout"}
+LATENCY_SUBSCRIBE_RATES=${LATENCY_SUBSCRIBE_RATES:-"250 500"}
+LATENCY_FANOUT_RATES=${LATENCY_FANOUT_RATES:-"100 200 400 600"}
+REPEATS=${REPEATS:-5}
 
 if [ -z "${IN_NETNS:-}" ]; then
     missing=()
@@ -144,6 +153,50 @@ done
         echo "| $scenario | < 1 % failed, p99 < 50 ms | $h | $k | $ratio | ${loose_p99[$scenario-herald]:--} | ${loose_p99[$scenario-kamailio]:--} |"
     done
 } >> "$report"
+
+if [ -n "$LATENCY_SCENARIOS" ]; then
+    samples="$OUT/latency-samples.txt"
+    : > "$samples"
+    for round in $(seq "$REPEATS"); do
+        order="herald kamailio"; [ $((round % 2)) = 0 ] && order="kamailio herald"
+        for scenario in $LATENCY_SCENARIOS; do
+            case $scenario in subscribe) rates=$LATENCY_SUBSCRIBE_RATES ;; fanout) rates=$LATENCY_FANOUT_RATES ;; *) rates=$FANOUT_RATES ;; esac
+            for server in $order; do
+                port=$HERALD_PORT; [ $server = kamailio ] && port=$KAM_PORT
+                start_server $server
+                for rate in $rates; do
+                    read -r verdict done failed p99 < <(load_step $server $port $scenario $rate)
+                    echo "$scenario $rate $server $round $p99 $failed" >> "$samples"
+                    echo "latency round $round: $scenario $server rate=$rate -> p99=$p99 ms failed=$failed" >&2
+                done
+            done
+        done
+    done
+    python3 - "$samples" "$REPEATS" >> "$report" <<'PY'
+import statistics, sys
+from collections import defaultdict
+path, repeats = sys.argv[1], sys.argv[2]
+p99 = defaultdict(list)
+failed = defaultdict(list)
+for line in open(path):
+    scenario, rate, server, _round, value, fail = line.split()
+    if value != "-":
+        p99[(scenario, int(rate), server)].append(float(value))
+    failed[(scenario, int(rate), server)].append(float(fail))
+print()
+print(f"### p99 at equal offered rates: median of {repeats} runs per server, the servers taking turns")
+print()
+print("| step | Herald median p99 ms (runs) | Kamailio median p99 ms (runs) | Herald / Kamailio | lower |")
+print("|---|---|---|---:|---|")
+for scenario, rate in sorted({(s, r) for s, r, _ in p99}):
+    h, k = p99.get((scenario, rate, "herald"), []), p99.get((scenario, rate, "kamailio"), [])
+    if not h or not k:
+        continue
+    hm, km = statistics.median(h), statistics.median(k)
+    runs = lambda xs: ", ".join(f"{x:.1f}" for x in xs)
+    print(f"| {scenario} {rate}/s | {hm:.2f} ({runs(h)}) | {km:.2f} ({runs(k)}) | {hm / km:.2f} | {'Herald' if hm < km else 'Kamailio'} |")
+PY
+fi
 
 if [ "$SIPP" = 1 ]; then
     users=$OUT/users.csv
