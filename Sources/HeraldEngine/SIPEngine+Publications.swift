@@ -149,12 +149,13 @@ extension SIPEngine {
         self.unsavedPublications.removeAll()
         let changes = batch.map(\.0)
         let store = self.store
-        // The completions run on the engine loop, where the future completes.
+        // The completions run on the engine loop (where the SQLite store completes them).
         let completions = NIOLoopBound(batch.map(\.1), eventLoop: self.loop)
-        self.loop.makeFutureWithTask { await store.applyPublicationChanges(changes) }.whenComplete { outcome in
-            let results = (try? outcome.get()) ?? []
-            for (index, completion) in completions.value.enumerated() {
-                completion(index < results.count ? results[index] : .failure(StoreError.unavailable("no result for a publication change")))
+        store.applyPublicationChanges(changes) { results in
+            self.onLoop {
+                for (index, completion) in completions.value.enumerated() {
+                    completion(index < results.count ? results[index] : .failure(StoreError.unavailable("no result for a publication change")))
+                }
             }
         }
     }

@@ -203,12 +203,12 @@ extension SIPEngine {
         let store = self.store
         let saving = changes.values.compactMap { $0 }
         let removing = changes.compactMap { id, record in record == nil ? id : nil }
-        self.loop.makeFutureWithTask {
-            try await store.applySubscriptionChanges(saving: saving, removing: removing)
-        }.whenComplete { result in
-            if case .failure(let error) = result { self.logger.error("cannot store subscriptions", metadata: ["error": "\(error)"]) }
-            self.subscriptionFlushRunning = false
-            self.flushSubscriptions()
+        store.applySubscriptionChanges(saving: saving, removing: removing) { result in
+            self.onLoop {
+                if case .failure(let error) = result { self.logger.error("cannot store subscriptions", metadata: ["error": "\(error)"]) }
+                self.subscriptionFlushRunning = false
+                self.flushSubscriptions()
+            }
         }
     }
 

@@ -77,6 +77,16 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
         self.wallClock = wallClock
     }
 
+    /// Runs `body` on the engine loop: at once when called there (the SQLite store completes
+    /// its writes on this loop when it shares it), else queued to it.
+    func onLoop(_ body: @escaping @Sendable () -> Void) {
+        if self.loop.inEventLoop {
+            body()
+        } else {
+            self.loop.execute(body)
+        }
+    }
+
     /// Records the addresses the listeners actually bound (port 0 resolved), for Via and Contact.
     public func setSentBy(_ sentBy: [SIPTransportKind: String]) {
         self.loop.preconditionInEventLoop()

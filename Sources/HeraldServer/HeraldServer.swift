@@ -27,10 +27,11 @@ public final class HeraldServer: Service, Sendable {
     private let healthy = NIOLockedValueBox(true)
 
     public static func start(
-        configuration: HeraldConfiguration, store: any HeraldStore, group: any EventLoopGroup, logger: Logger
+        configuration: HeraldConfiguration, store: any HeraldStore, group: any EventLoopGroup, engineLoop: (any EventLoop)? = nil,
+        logger: Logger
     ) async throws -> HeraldServer {
         let sink = LateBoundSink()
-        let engineLoop = group.next()
+        let engineLoop = engineLoop ?? group.next()
         let engine = SIPEngine(
             configuration: EngineConfiguration(
                 domains: configuration.domains, listenAddresses: configuration.listeners.map(\.host), authMode: configuration.authMode,
@@ -132,16 +133,20 @@ public enum HeraldRunner {
     public static func serve(configuration: HeraldConfiguration, logger: Logger) async throws {
         let metrics = HeraldMetrics.bootstrap()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        let engineLoop = group.next()
         let store: any HeraldStore
         do {
-            store = try await SQLiteHeraldStore.open(dataDirectory: configuration.dataDirectory, logger: logger)
+            // The store completes its futures on the engine's loop, so a PUBLISH's write goes
+            // engine → SQLite's thread → engine with no other thread in between.
+            store = try await SQLiteHeraldStore.open(dataDirectory: configuration.dataDirectory, logger: logger, eventLoop: engineLoop)
         } catch {
             try? await group.shutdownGracefully()
             throw error
         }
         let server: HeraldServer
         do {
-            server = try await HeraldServer.start(configuration: configuration, store: store, group: group, logger: logger)
+            server = try await HeraldServer.start(
+                configuration: configuration, store: store, group: group, engineLoop: engineLoop, logger: logger)
         } catch {
             try? await store.close()
             try? await group.shutdownGracefully()

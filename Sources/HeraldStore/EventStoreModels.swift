@@ -92,6 +92,10 @@ public protocol PublicationStore: Sendable {
     /// Applies the changes of one moment together, each atomic and durable on its own: the
     /// result for each says whether it was stored (a failing one does not undo the others).
     func applyPublicationChanges(_ changes: [PublicationChange]) async -> [Result<Void, any Error>]
+    /// The same for a caller on an event loop: `completion` gets the results on a thread of
+    /// the store's choosing. A store that can take the changes without a Swift-concurrency
+    /// task (SQLite) implements it to spare the hand-offs; the default wraps the async form.
+    func applyPublicationChanges(_ changes: [PublicationChange], completion: @escaping @Sendable ([Result<Void, any Error>]) -> Void)
 }
 
 /// One PUBLISH's effect on the store.
@@ -102,6 +106,12 @@ public enum PublicationChange: Sendable {
 }
 
 extension PublicationStore {
+    public func applyPublicationChanges(
+        _ changes: [PublicationChange], completion: @escaping @Sendable ([Result<Void, any Error>]) -> Void
+    ) {
+        Task { completion(await self.applyPublicationChanges(changes)) }
+    }
+
     public func applyPublicationChanges(_ changes: [PublicationChange]) async -> [Result<Void, any Error>] {
         var results: [Result<Void, any Error>] = []
         for change in changes {
@@ -126,10 +136,26 @@ public protocol SubscriptionStore: Sendable {
     /// Saves and removes many subscriptions in one atomic, durable write (the engine batches
     /// the changes of one moment); an id appears at most once across both lists.
     func applySubscriptionChanges(saving: [SubscriptionRecord], removing: [String]) async throws
+    /// The same for a caller on an event loop (see `PublicationStore`).
+    func applySubscriptionChanges(
+        saving: [SubscriptionRecord], removing: [String], completion: @escaping @Sendable (Result<Void, any Error>) -> Void)
     func allSubscriptions() async throws -> [SubscriptionRecord]
 }
 
 extension SubscriptionStore {
+    public func applySubscriptionChanges(
+        saving: [SubscriptionRecord], removing: [String], completion: @escaping @Sendable (Result<Void, any Error>) -> Void
+    ) {
+        Task {
+            do {
+                try await self.applySubscriptionChanges(saving: saving, removing: removing)
+                completion(.success(()))
+            } catch {
+                completion(.failure(error))
+            }
+        }
+    }
+
     public func applySubscriptionChanges(saving: [SubscriptionRecord], removing: [String]) async throws {
         for record in saving { try await self.saveSubscription(record) }
         for id in removing { try await self.removeSubscription(id: id) }

@@ -1,112 +1,154 @@
 import Dispatch
 import HeraldStore
 import Metrics
+import NIOConcurrencyHelpers
+import NIOCore
 import SQLiteNIO
 
-/// Group commit: writes that arrive while a commit is running wait and are committed together
-/// in the next transaction, so one fsync acknowledges many changes (a PUBLISH burst costs one
-/// disk flush, not one each). A failing write does not undo the others: the batch is then run
-/// again with one savepoint per write.
+/// One atomic write: its statements all apply or none do.
 struct PendingWrite: Sendable {
     var statements: [(String, [SQLiteData])]
     var complete: @Sendable (Result<Void, any Error>) -> Void
 }
 
-extension SQLiteHeraldStore {
+/// Group commit: writes that arrive while a commit is running wait and are committed together
+/// in the next transaction, so one fsync acknowledges many changes (a PUBLISH burst costs one
+/// disk flush, not one each). A failing write does not undo the others: the batch is then run
+/// again with one savepoint per write.
+///
+/// Driven by future callbacks on the connection's event loop rather than by an actor: each
+/// statement is one trip to SQLite's thread and back, with no Swift-concurrency task switches
+/// in between, and a write handed over from an event loop (`enqueue`) starts at once. On one
+/// busy core every thread switch saved is latency saved (BENCHMARKS.md, "store hand-offs").
+final class SQLiteGroupCommitter: Sendable {
     /// Time from BEGIN to COMMIT of one group (the fsync included).
     static let commitTimer = Metrics.Timer(label: "herald_store_commit_seconds")
     /// Writes acknowledged by one commit.
     static let batchSize = Recorder(label: "herald_store_commit_batch_size", aggregate: true)
 
+    private struct State {
+        var pending: [PendingWrite] = []
+        var isCommitting = false
+    }
+
+    let connection: SQLiteConnection
+    let gate: SQLiteGate
+    private let state = NIOLockedValueBox(State())
+
+    init(connection: SQLiteConnection, gate: SQLiteGate) {
+        self.connection = connection
+        self.gate = gate
+    }
+
+    /// Queues `writes` for the next group commit; each completes (on the connection's event
+    /// loop) once durable, or with the error that refused it.
+    func enqueue(_ writes: [PendingWrite]) {
+        guard !writes.isEmpty else { return }
+        let start = self.state.withLockedValue { state -> Bool in
+            state.pending.append(contentsOf: writes)
+            guard !state.isCommitting else { return false }
+            state.isCommitting = true
+            return true
+        }
+        if start { self.gate.acquire { self.commitPending() } }
+    }
+
     /// Applies `statements` atomically and durably; returns once they are committed.
     func write(_ statements: [(String, [SQLiteData])]) async throws {
-        try await withCheckedThrowingContinuation { continuation in
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             self.enqueue([PendingWrite(statements: statements, complete: { continuation.resume(with: $0) })])
         }
     }
 
-    /// Several independent writes handed over in one call; the result of each, in order.
-    func write(groups: [[(String, [SQLiteData])]]) async -> [Result<Void, any Error>] {
-        guard !groups.isEmpty else { return [] }
-        return await withCheckedContinuation { continuation in
-            let collector = ResultCollector(count: groups.count) { continuation.resume(returning: $0) }
-            self.enqueue(groups.enumerated().map { index, statements in
-                PendingWrite(statements: statements, complete: { collector.set(index, $0) })
-            })
+    /// Several independent writes handed over in one call; `completion` gets the result of
+    /// each, in order, once all are decided.
+    func write(groups: [[(String, [SQLiteData])]], completion: @escaping @Sendable ([Result<Void, any Error>]) -> Void) {
+        guard !groups.isEmpty else { return completion([]) }
+        let collector = ResultCollector(count: groups.count, done: completion)
+        self.enqueue(groups.enumerated().map { index, statements in
+            PendingWrite(statements: statements, complete: { collector.set(index, $0) })
+        })
+    }
+
+    /// Runs with the gate held: commits what is pending, then lets others (reads,
+    /// transactions) have the connection before the next group.
+    private func commitPending() {
+        let batch = self.state.withLockedValue { state -> [PendingWrite] in
+            defer { state.pending.removeAll(keepingCapacity: true) }
+            return state.pending
         }
-    }
-
-    private func enqueue(_ writes: [PendingWrite]) {
-        self.pendingWrites.append(contentsOf: writes)
-        guard !self.isCommitting else { return }
-        self.isCommitting = true
-        Task { await self.commitPendingWrites() }
-    }
-
-    private func commitPendingWrites() async {
-        while !self.pendingWrites.isEmpty {
-            let batch = self.pendingWrites
-            self.pendingWrites.removeAll()
-            await self.lock.acquire()
-            let started = DispatchTime.now().uptimeNanoseconds
-            // Every statement is a hop to SQLite's thread, so the usual case runs the batch
-            // without savepoints; only when some write fails is the batch run again with one
-            // savepoint per write, so that the others still commit.
-            var results: [Result<Void, any Error>]
-            do {
-                try await self.commit(batch)
-                results = Array(repeating: .success(()), count: batch.count)
-            } catch {
-                results = batch.count == 1 ? [.failure(error)] : await self.commitIsolated(batch)
-            }
+        let started = DispatchTime.now().uptimeNanoseconds
+        self.commit(batch).whenComplete { outcome in
+            let results = (try? outcome.get()) ?? []
             Self.commitTimer.recordNanoseconds(Int64(clamping: DispatchTime.now().uptimeNanoseconds &- started))
             Self.batchSize.record(batch.count)
-            await self.lock.release()
+            let more = self.state.withLockedValue { state -> Bool in
+                if state.pending.isEmpty { state.isCommitting = false }
+                return state.isCommitting
+            }
+            self.gate.release()
             for (write, result) in zip(batch, results) { write.complete(result) }
-        }
-        self.isCommitting = false
-    }
-
-    private func commit(_ batch: [PendingWrite]) async throws {
-        _ = try await self.connection.query("BEGIN IMMEDIATE")
-        do {
-            for write in batch {
-                for (sql, binds) in write.statements { _ = try await self.connection.query(sql, binds) }
-            }
-            _ = try await self.connection.query("COMMIT")
-        } catch {
-            _ = try? await self.connection.query("ROLLBACK")
-            throw error
+            if more { self.gate.acquire { self.commitPending() } }
         }
     }
 
-    private func commitIsolated(_ batch: [PendingWrite]) async -> [Result<Void, any Error>] {
-        var results = [Result<Void, any Error>](repeating: .success(()), count: batch.count)
-        do {
-            _ = try await self.connection.query("BEGIN IMMEDIATE")
-            for (index, write) in batch.enumerated() {
-                do {
-                    _ = try await self.connection.query("SAVEPOINT write")
-                    for (sql, binds) in write.statements { _ = try await self.connection.query(sql, binds) }
-                    _ = try await self.connection.query("RELEASE write")
-                } catch {
-                    _ = try? await self.connection.query("ROLLBACK TO write")
-                    _ = try? await self.connection.query("RELEASE write")
-                    results[index] = .failure(error)
-                }
-            }
-            _ = try await self.connection.query("COMMIT")
-        } catch {
-            _ = try? await self.connection.query("ROLLBACK")
-            results = Array(repeating: .failure(error), count: batch.count)
+    /// The usual case runs the batch without savepoints (every statement is a trip to
+    /// SQLite's thread); a lone single-statement write needs no BEGIN/COMMIT at all, since
+    /// SQLite commits one statement atomically and durably by itself. Only when some write
+    /// fails is the batch run again with one savepoint per write, so that the others still
+    /// commit.
+    private func commit(_ batch: [PendingWrite]) -> EventLoopFuture<[Result<Void, any Error>]> {
+        let loop = self.connection.eventLoop
+        if batch.count == 1, batch[0].statements.count == 1 {
+            let (sql, binds) = batch[0].statements[0]
+            return self.connection.query(sql, binds).map { _ in [.success(())] }.recover { [.failure($0)] }
         }
-        return results
+        let statements = batch.flatMap(\.statements)
+        return self.inTransaction(self.run(statements[...])).map { Array(repeating: .success(()), count: batch.count) }
+            .flatMapError { error in
+                batch.count == 1 ? loop.makeSucceededFuture([.failure(error)]) : self.commitIsolated(batch)
+            }
+    }
+
+    private func commitIsolated(_ batch: [PendingWrite]) -> EventLoopFuture<[Result<Void, any Error>]> {
+        let results = NIOLockedValueBox([Result<Void, any Error>](repeating: .success(()), count: batch.count))
+        return self.inTransaction(self.runIsolated(batch[...], results: results)).map { results.withLockedValue { $0 } }
+            .recover { error in Array(repeating: .failure(error), count: batch.count) }
+    }
+
+    /// Each write inside its own savepoint; a failing one is rolled back to it and recorded.
+    private func runIsolated(
+        _ writes: ArraySlice<PendingWrite>, results: NIOLockedValueBox<[Result<Void, any Error>]>
+    ) -> EventLoopFuture<Void> {
+        guard let write = writes.first else { return self.connection.eventLoop.makeSucceededVoidFuture() }
+        let index = writes.startIndex
+        return self.run(([("SAVEPOINT write", [])] + write.statements + [("RELEASE write", [])])[...])
+            .flatMapError { error in
+                results.withLockedValue { $0[index] = .failure(error) }
+                return self.run([("ROLLBACK TO write", []), ("RELEASE write", [])][...]).recover { _ in }
+            }
+            .flatMap { self.runIsolated(writes.dropFirst(), results: results) }
+    }
+
+    /// BEGIN, `body`, COMMIT; ROLLBACK when any of it fails.
+    private func inTransaction(_ body: @autoclosure @escaping @Sendable () -> EventLoopFuture<Void>) -> EventLoopFuture<Void> {
+        self.connection.query("BEGIN IMMEDIATE").flatMap { _ in body() }
+            .flatMap { self.connection.query("COMMIT").map { _ in } }
+            .flatMapError { error in
+                self.connection.query("ROLLBACK").flatMapThrowing { _ in throw error }.flatMapErrorThrowing { _ in throw error }
+            }
+    }
+
+    /// The statements one after another; the first failure stops the run.
+    private func run(_ statements: ArraySlice<(String, [SQLiteData])>) -> EventLoopFuture<Void> {
+        guard let (sql, binds) = statements.first else { return self.connection.eventLoop.makeSucceededVoidFuture() }
+        return self.connection.query(sql, binds).flatMap { _ in self.run(statements.dropFirst()) }
     }
 }
 
 /// Gathers the results of one call's writes; they are completed together by one commit loop.
 final class ResultCollector: @unchecked Sendable {
-    // @unchecked: `set` is only called from the store actor's commit loop, one at a time.
+    // @unchecked: `set` is only called from the committer's completion callbacks, one at a time.
     private var results: [Result<Void, any Error>]
     private var remaining: Int
     private let done: @Sendable ([Result<Void, any Error>]) -> Void

@@ -24,30 +24,64 @@ extension SQLiteHeraldStore {
         try await self.write(Self.statements(saving: record, replacing: replacing))
     }
 
-    /// All changes go into the next group commit in one call, each in its own group.
+    /// All changes of one moment in one write: one statement (per 200 changes) through the
+    /// `publication_changes` view, applied in order. Should it fail, each change is tried on
+    /// its own, so that one refused change does not undo the others.
     public func applyPublicationChanges(_ changes: [PublicationChange]) async -> [Result<Void, any Error>] {
-        await self.write(groups: changes.map { change in
-            switch change {
-            case .save(let record, let replacing): return Self.statements(saving: record, replacing: replacing)
-            case .remove(let tag): return [("DELETE FROM publications WHERE entity_tag = ?", [.text(tag)])]
+        await withCheckedContinuation { continuation in
+            self.applyPublicationChanges(changes) { continuation.resume(returning: $0) }
+        }
+    }
+
+    public nonisolated func applyPublicationChanges(
+        _ changes: [PublicationChange], completion: @escaping @Sendable ([Result<Void, any Error>]) -> Void
+    ) {
+        guard !changes.isEmpty else { return completion([]) }
+        let committer = self.committer
+        committer.enqueue([
+            PendingWrite(statements: Self.statements(applying: changes)) { result in
+                switch result {
+                case .success:
+                    completion(Array(repeating: .success(()), count: changes.count))
+                case .failure(let error) where changes.count == 1:
+                    completion([.failure(error)])
+                case .failure:
+                    committer.write(groups: changes.map { Self.statements(applying: [$0]) }, completion: completion)
+                }
             }
-        })
+        ])
     }
 
     static func statements(saving record: PublicationRecord, replacing: String?) -> [(String, [SQLiteData])] {
-        var statements: [(String, [SQLiteData])] = []
-        if let replacing { statements.append(("DELETE FROM publications WHERE entity_tag = ?", [.text(replacing)])) }
-        statements.append((
-            """
-            INSERT OR REPLACE INTO publications (entity_tag, resource, event, content_type, body, expires_at, sequence)
-            VALUES (?, ?, ?, ?, ?, ?, ?)
-            """,
-            [
-                .text(record.entityTag), .text(record.resource), .text(record.event), .text(record.contentType),
-                .blob(ByteBuffer(bytes: record.body)), .integer(Int(record.expiresAt)), .integer(Int(record.sequence)),
-            ]
-        ))
-        return statements
+        Self.statements(applying: [.save(record, replacing: replacing)])
+    }
+
+    /// Rows per statement through the view: 8 values each stays far below SQLite's limit.
+    static let changesPerStatement = 200
+
+    static func statements(applying changes: [PublicationChange]) -> [(String, [SQLiteData])] {
+        stride(from: 0, to: changes.count, by: Self.changesPerStatement).map { start in
+            let chunk = changes[start..<min(changes.count, start + Self.changesPerStatement)]
+            let rows = Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?)", count: chunk.count).joined(separator: ", ")
+            return (
+                """
+                INSERT INTO publication_changes (entity_tag, replacing, resource, event, content_type, body, expires_at, sequence)
+                VALUES \(rows)
+                """,
+                chunk.flatMap { change -> [SQLiteData] in
+                    switch change {
+                    case .save(let record, let replacing):
+                        return [
+                            .text(record.entityTag), replacing.map { .text($0) } ?? .null, .text(record.resource), .text(record.event),
+                            .text(record.contentType), .blob(ByteBuffer(bytes: record.body)), .integer(Int(record.expiresAt)),
+                            .integer(Int(record.sequence)),
+                        ]
+                    case .remove(let tag):
+                        return [.null, .text(tag), .null, .null, .null, .null, .null, .null]
+                    }
+                }
+            )
+        }
     }
 
     public func removePublication(entityTag: String) async throws -> PublicationRecord? {
@@ -104,6 +138,14 @@ extension SQLiteHeraldStore {
     /// One write for a whole batch: multi-row `INSERT OR REPLACE` and `DELETE … IN`, so a
     /// burst of new subscriptions costs a few statements, not one each.
     public func applySubscriptionChanges(saving: [SubscriptionRecord], removing: [String]) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            self.applySubscriptionChanges(saving: saving, removing: removing) { continuation.resume(with: $0) }
+        }
+    }
+
+    public nonisolated func applySubscriptionChanges(
+        saving: [SubscriptionRecord], removing: [String], completion: @escaping @Sendable (Result<Void, any Error>) -> Void
+    ) {
         var statements: [(String, [SQLiteData])] = []
         for chunk in stride(from: 0, to: saving.count, by: Self.rowsPerStatement) {
             let rows = saving[chunk..<min(saving.count, chunk + Self.rowsPerStatement)]
@@ -120,8 +162,8 @@ extension SQLiteHeraldStore {
                 ids.map { .text($0) }
             ))
         }
-        guard !statements.isEmpty else { return }
-        try await self.write(statements)
+        guard !statements.isEmpty else { return completion(.success(())) }
+        self.committer.enqueue([PendingWrite(statements: statements, complete: completion)])
     }
 
     static func subscriptionValues(_ record: SubscriptionRecord) -> [SQLiteData] {

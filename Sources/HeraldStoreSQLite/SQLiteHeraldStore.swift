@@ -1,39 +1,62 @@
 import Foundation
 import HeraldStore
 import Logging
+import NIOCore
+import NIOPosix
 import SQLiteNIO
 
 /// The embedded default store: one SQLite file in the data directory, in WAL mode with full
 /// synchronous commits, so that an acknowledged change survives `kill -9` and power loss.
 public actor SQLiteHeraldStore: HeraldStore {
-    let connection: SQLiteConnection
-    let lock = AsyncSerialLock()
-    var pendingWrites: [PendingWrite] = []
-    var isCommitting = false
+    nonisolated let connection: SQLiteConnection
+    nonisolated let gate: SQLiteGate
+    nonisolated let committer: SQLiteGroupCommitter
+    /// SQLite's own thread: every libsqlite3 call runs there, never on an event loop.
+    private nonisolated let threadPool: NIOThreadPool
     public nonisolated let path: String
 
     /// Opens (creating when needed) `herald.sqlite` in `dataDirectory` and migrates it.
-    public static func open(dataDirectory: String, logger: Logger) async throws -> SQLiteHeraldStore {
+    /// Store futures complete on `eventLoop`: give it the engine's loop and an engine write
+    /// is handed over and acknowledged without any other thread than SQLite's own.
+    public static func open(dataDirectory: String, logger: Logger, eventLoop: (any EventLoop)? = nil) async throws -> SQLiteHeraldStore {
         do {
             try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
         } catch {
             throw StoreError.unavailable("cannot create data directory \(dataDirectory): \(error.localizedDescription)")
         }
         let path = (dataDirectory as NSString).appendingPathComponent("herald.sqlite")
+        let threadPool = NIOThreadPool(numberOfThreads: 1)
+        threadPool.start()
         let connection: SQLiteConnection
         do {
-            connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+            connection = try await SQLiteConnection.open(
+                storage: .file(path: path), threadPool: threadPool, logger: logger,
+                on: eventLoop ?? MultiThreadedEventLoopGroup.singleton.any())
         } catch {
+            try? await threadPool.shutdownGracefully()
             throw StoreError.unavailable("cannot open \(path): \(error)")
         }
-        let store = SQLiteHeraldStore(connection: connection, path: path)
-        try await store.prepare()
+        let store = SQLiteHeraldStore(connection: connection, threadPool: threadPool, path: path)
+        do {
+            try await store.prepare()
+        } catch {
+            try? await store.close()
+            throw error
+        }
         return store
     }
 
-    private init(connection: SQLiteConnection, path: String) {
+    private init(connection: SQLiteConnection, threadPool: NIOThreadPool, path: String) {
         self.connection = connection
+        self.threadPool = threadPool
+        self.gate = SQLiteGate()
+        self.committer = SQLiteGroupCommitter(connection: connection, gate: self.gate)
         self.path = path
+    }
+
+    /// Applies `statements` atomically and durably (in the next group commit).
+    func write(_ statements: [(String, [SQLiteData])]) async throws {
+        try await self.committer.write(statements)
     }
 
     private func prepare() async throws {
@@ -59,30 +82,23 @@ public actor SQLiteHeraldStore: HeraldStore {
     }
 
     func transaction<T: Sendable>(_ body: () async throws -> T) async throws -> T {
-        await self.lock.acquire()
+        await self.gate.acquire()
+        defer { self.gate.release() }
         do {
             _ = try await self.connection.query("BEGIN IMMEDIATE")
             let result = try await body()
             _ = try await self.connection.query("COMMIT")
-            await self.lock.release()
             return result
         } catch {
             _ = try? await self.connection.query("ROLLBACK")
-            await self.lock.release()
             throw error
         }
     }
 
     func read<T: Sendable>(_ body: () async throws -> T) async throws -> T {
-        await self.lock.acquire()
-        do {
-            let result = try await body()
-            await self.lock.release()
-            return result
-        } catch {
-            await self.lock.release()
-            throw error
-        }
+        await self.gate.acquire()
+        defer { self.gate.release() }
+        return try await body()
     }
 
     // MARK: Users
@@ -222,6 +238,10 @@ public actor SQLiteHeraldStore: HeraldStore {
     }
 
     public func close() async throws {
+        // Writes already handed over are committed first: the gate is taken after them.
+        await self.gate.acquire()
+        defer { self.gate.release() }
         try await self.connection.close()
+        try await self.threadPool.shutdownGracefully()
     }
 }

@@ -104,5 +104,27 @@ enum SQLiteMigrations {
             """,
             "CREATE INDEX xcap_documents_owner ON xcap_documents (owner)",
         ],
+        // 6: publication changes as rows of one INSERT. A batch of PUBLISH changes is then
+        // one statement, which SQLite applies atomically and durably on its own: one trip
+        // to SQLite's thread per batch instead of BEGIN, a statement or two per change, and
+        // COMMIT. Rows apply in order: first the publication `replacing` names goes (a
+        // refresh or modify, RFC 3903 §6 step 8, or a removal when `entity_tag` is NULL),
+        // then the new one is stored.
+        [
+            """
+            CREATE VIEW publication_changes AS
+            SELECT entity_tag, entity_tag AS replacing, resource, event, content_type, body, expires_at, sequence
+            FROM publications WHERE 0
+            """,
+            """
+            CREATE TRIGGER publication_changes_apply INSTEAD OF INSERT ON publication_changes
+            BEGIN
+                DELETE FROM publications WHERE entity_tag = NEW.replacing;
+                INSERT OR REPLACE INTO publications (entity_tag, resource, event, content_type, body, expires_at, sequence)
+                SELECT NEW.entity_tag, NEW.resource, NEW.event, NEW.content_type, NEW.body, NEW.expires_at, NEW.sequence
+                WHERE NEW.entity_tag IS NOT NULL;
+            END
+            """,
+        ],
     ]
 }

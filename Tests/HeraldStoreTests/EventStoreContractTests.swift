@@ -2,6 +2,9 @@ import Foundation
 import HeraldStore
 @testable import HeraldStoreSQLite
 import Logging
+import NIOCore
+import NIOPosix
+import SQLiteNIO
 import Testing
 
 func publication(_ tag: String, resource: String = "sip:alice@example.com", expiresAt: Int64 = 100, sequence: Int64 = 1) -> PublicationRecord {
@@ -118,6 +121,64 @@ func subscriptionRecord(_ id: String, cseq: UInt32 = 100) -> SubscriptionRecord 
         #expect(results.count == 4)
         #expect(results.allSatisfy { (try? $0.get()) != nil })
         #expect(try await store.allPublications().map(\.entityTag) == ["e2"])
+        try await store.close()
+    }
+
+    @Test func writesHandedOverFromTheEngineLoopCompleteOnItAndFailAlone() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let loop = group.next()
+        let store = try await SQLiteHeraldStore.open(dataDirectory: temporaryDirectory(), logger: Logger(label: "test"), eventLoop: loop)
+        let good: [(String, [SQLiteData])] = SQLiteHeraldStore.statements(saving: publication("a"), replacing: nil)
+        let bad: [(String, [SQLiteData])] = [("INSERT INTO no_such_table (x) VALUES (1)", [])]
+        let alsoGood = SQLiteHeraldStore.statements(saving: publication("b", sequence: 2), replacing: nil)
+        // One group of three (rerun with savepoints), then a lone failing statement (autocommit).
+        let (onLoop, outcomes) = try await loop.submit {
+            let promise = loop.makePromise(of: (Bool, [Bool]).self)
+            store.committer.write(groups: [good, bad, alsoGood]) { results in
+                let grouped = results.map { (try? $0.get()) != nil }
+                store.committer.write(groups: [bad]) { lone in
+                    promise.succeed((loop.inEventLoop, grouped + lone.map { (try? $0.get()) != nil }))
+                }
+            }
+            return promise.futureResult
+        }.flatMap { $0 }.get()
+        #expect(onLoop)
+        #expect(outcomes == [true, false, true, false])
+        #expect(try await store.allPublications().map(\.entityTag) == ["a", "b"])
+        try await store.close()
+        try await group.shutdownGracefully()
+    }
+
+    @Test func transactionsNeverInterleaveWithGroupCommits() async throws {
+        let store = try await SQLiteHeraldStore.open(dataDirectory: temporaryDirectory(), logger: Logger(label: "test"))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<100 {
+                group.addTask { try await store.savePublication(publication("p\(index)", sequence: Int64(index)), replacing: nil) }
+                group.addTask {
+                    try await store.addUser(UserRecord(username: "u\(index)", domain: "example.com", ha1MD5: "m", ha1SHA256: "s"))
+                }
+                group.addTask { _ = try await store.removeExpiredBindings(now: 0) }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try await store.allPublications().count == 100)
+        #expect(try await store.allUsers().count == 100)
+        try await store.close()
+    }
+
+    @Test func aRefusedPublicationChangeDoesNotUndoTheOthersOfItsMoment() async throws {
+        let store = try await SQLiteHeraldStore.open(dataDirectory: temporaryDirectory(), logger: Logger(label: "test"))
+        // The batch is one statement; when it fails, each change is tried on its own.
+        _ = try await store.connection.query(
+            "CREATE TRIGGER refuse BEFORE INSERT ON publications WHEN NEW.entity_tag = 'bad' BEGIN SELECT RAISE(ABORT, 'refused'); END")
+        try await store.savePublication(publication("old", sequence: 1), replacing: nil)
+        let results = await store.applyPublicationChanges([
+            .save(publication("a", sequence: 2), replacing: "old"),
+            .save(publication("bad", sequence: 3), replacing: nil),
+            .save(publication("b", sequence: 4), replacing: nil),
+        ])
+        #expect(results.map { (try? $0.get()) != nil } == [true, false, true])
+        #expect(try await store.allPublications().map(\.entityTag) == ["a", "b"])
         try await store.close()
     }
 }
