@@ -79,6 +79,4 @@ extension SIPEngine {
             }
         }
     }
-
-    static func makeBranch() -> String { Via.magicCookie + Self.makeTag() + Self.makeTag() }
 }

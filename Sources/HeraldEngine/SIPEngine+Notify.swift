@@ -61,40 +61,42 @@ extension SIPEngine {
     private func notifyBytes(
         _ subscription: SubscriptionEntry, state: SubscriptionStateHeader, cseq: UInt32, body: (String, [UInt8])?
     ) -> (bytes: [UInt8], branch: String) {
-        let dialog = subscription.dialogFields
         let transport = subscription.destination.transport
         let branch = Self.makeBranch()
-        let sentBy = self.configuration.sentBy[transport] ?? "127.0.0.1"
         var bytes: [UInt8] = []
         bytes.reserveCapacity(700 + (body?.1.count ?? 0))
         func put(_ text: String) {
             var text = text
             text.withUTF8 { bytes.append(contentsOf: $0) }
         }
-        put("NOTIFY ")
-        put(dialog.remoteTarget.isEmpty ? "sip:" + (subscription.destination.address.ipAddress ?? "127.0.0.1") : dialog.remoteTarget)
-        put(" SIP/2.0\r\nVia: SIP/2.0/")
-        put(transport.viaToken)
-        put(" ")
-        put(sentBy)
-        put(";branch=")
-        put(branch)
-        put(";rport\r\nMax-Forwards: 70\r\n")
-        for route in dialog.routeSet {
-            put("Route: ")
-            put(route)
-            put("\r\n")
+        func put(_ field: UnsafeBufferPointer<UInt8>) { bytes.append(contentsOf: field) }
+        subscription.withDialogBytes { dialog in
+            put("NOTIFY ")
+            if dialog.remoteTarget.isEmpty {
+                put("sip:" + (subscription.destination.address.ipAddress ?? "127.0.0.1"))
+            } else {
+                put(dialog.remoteTarget)
+            }
+            put(" SIP/2.0\r\nVia: ")
+            put(self.viaPrefix(for: transport))
+            put(branch)
+            put(";rport\r\nMax-Forwards: 70\r\n")
+            for index in 0..<dialog.routeCount {
+                put("Route: ")
+                put(dialog.route(index))
+                put("\r\n")
+            }
+            put("From: <")
+            put(subscription.resourceURI)
+            put(">;tag=")
+            put(dialog.localTag)
+            put("\r\nTo: ")
+            put(dialog.watcherAddress)
+            put(";tag=")
+            put(dialog.remoteTag)
+            put("\r\nCall-ID: ")
+            put(dialog.callID)
         }
-        put("From: <")
-        put(subscription.resourceURI)
-        put(">;tag=")
-        put(dialog.localTag)
-        put("\r\nTo: ")
-        put(dialog.watcherAddress)
-        put(";tag=")
-        put(dialog.remoteTag)
-        put("\r\nCall-ID: ")
-        put(dialog.callID)
         put("\r\nCSeq: ")
         put(String(cseq))
         put(" NOTIFY\r\nContact: ")

@@ -239,6 +239,14 @@ extension SIPEngine {
 
     /// Our Contact for dialogs on `transport` (RFC 3261 §12.1.1).
     func contactHeader(for transport: SIPTransportKind) -> String {
+        self.contactHeaders[transport] ?? self.makeContactHeader(for: transport)
+    }
+
+    func viaPrefix(for transport: SIPTransportKind) -> String {
+        self.viaPrefixes[transport] ?? "SIP/2.0/\(transport.viaToken) 127.0.0.1;branch="
+    }
+
+    func makeContactHeader(for transport: SIPTransportKind) -> String {
         let sentBy = self.configuration.sentBy[transport] ?? self.configuration.sentBy.values.first ?? "127.0.0.1"
         return "<sip:\(sentBy)" + (transport == .udp ? ">" : ";transport=\(transport.rawValue)>")
     }

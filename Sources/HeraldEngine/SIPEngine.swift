@@ -19,6 +19,10 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
     public let loop: any EventLoop
     private(set) var configuration: EngineConfiguration
     private(set) var identity: ServerIdentity
+    /// Our Contact and the start of our Via (up to `;branch=`) per transport, made when the
+    /// listeners are bound: every NOTIFY carries both.
+    private(set) var contactHeaders: [SIPTransportKind: String] = [:]
+    private(set) var viaPrefixes: [SIPTransportKind: String] = [:]
     let sink: any OutboundSink
     let store: any HeraldStore
     let logger: Logger
@@ -91,6 +95,10 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
     public func setSentBy(_ sentBy: [SIPTransportKind: String]) {
         self.loop.preconditionInEventLoop()
         self.configuration.sentBy = sentBy
+        for transport in SIPTransportKind.allCases {
+            self.contactHeaders[transport] = self.makeContactHeader(for: transport)
+            self.viaPrefixes[transport] = "SIP/2.0/\(transport.viaToken) \(sentBy[transport] ?? "127.0.0.1");branch="
+        }
         let ports = sentBy.values.compactMap { value in value.split(separator: ":").last.flatMap { Int($0) } }
         self.identity = ServerIdentity(domains: self.configuration.domains, addresses: self.configuration.listenAddresses, ports: ports)
     }
@@ -546,6 +554,13 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
     /// tag costs no system call.
     static func makeTag() -> String {
         String(TagGenerator.shared.withLockedValue { $0.next() }, radix: 36)
+    }
+
+    /// A new client-transaction branch (RFC 3261 §8.1.1.7): the magic cookie and 128 random
+    /// bits, drawn under one lock.
+    static func makeBranch() -> String {
+        let (high, low) = TagGenerator.shared.withLockedValue { ($0.next(), $0.next()) }
+        return Via.magicCookie + String(high, radix: 36) + String(low, radix: 36)
     }
 }
 

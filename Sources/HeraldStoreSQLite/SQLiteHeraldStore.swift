@@ -213,7 +213,13 @@ public actor SQLiteHeraldStore: HeraldStore {
     }
 
     public func removeExpiredBindings(now: Int64) async throws -> [BindingRecord] {
-        try await self.transaction {
+        // The sweep runs every few seconds and mostly finds nothing: look before taking
+        // SQLite's write lock, which would hold up the group commits meanwhile.
+        let due = try await self.read {
+            try await self.connection.query("SELECT 1 FROM bindings WHERE expires_at <= ? LIMIT 1", [.integer(Int(now))])
+        }
+        guard !due.isEmpty else { return [] }
+        return try await self.transaction {
             let expired = try await self.connection.query("SELECT * FROM bindings WHERE expires_at <= ?", [.integer(Int(now))])
                 .map(Self.decodeBinding)
             _ = try await self.connection.query("DELETE FROM bindings WHERE expires_at <= ?", [.integer(Int(now))])

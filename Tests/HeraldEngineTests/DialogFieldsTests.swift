@@ -36,4 +36,24 @@ struct DialogFieldsTests {
         #expect(SubscriptionEntry.id(localTag: "t", event: "presence", eventID: "7") != presence)
         #expect(SubscriptionEntry.id(localTag: "t", event: "dialog", eventID: nil) == "t|dialog")
     }
+
+    @Test func packedBytesGiveEachFieldWithoutUnpacking() {
+        func text(_ field: UnsafeBufferPointer<UInt8>) -> String { String(decoding: field, as: UTF8.self) }
+        for routes in [[], ["<sip:p1;lr>"], ["<sip:p1;lr>", "<sip:p2;lr>"]] {
+            var packed = DialogFields(
+                callID: "c@h", localTag: "t1", remoteTag: "", watcher: "sip:bob@example.com", watcherAddress: "<sip:bob@example.com>",
+                watcherDisplayName: "Bob", remoteTarget: "sip:bob@192.0.2.1", routeSet: routes
+            ).packed
+            packed.withUTF8 { bytes in
+                let view = PackedDialogFields(bytes: bytes)
+                #expect(text(view.callID) == "c@h")
+                #expect(text(view.localTag) == "t1")
+                #expect(text(view.remoteTag) == "")
+                #expect(text(view.watcherAddress) == "<sip:bob@example.com>")
+                #expect(text(view.remoteTarget) == "sip:bob@192.0.2.1")
+                #expect(view.routeCount == routes.count)
+                #expect((0..<view.routeCount).map { text(view.route($0)) } == routes)
+            }
+        }
+    }
 }

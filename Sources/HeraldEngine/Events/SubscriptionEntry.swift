@@ -73,6 +73,13 @@ final class SubscriptionEntry: @unchecked Sendable {
 
     var dialogFields: DialogFields { DialogFields(packed: self.dialogText) }
 
+    /// The dialog's fields as bytes of the packed text, without a String per field: what a
+    /// NOTIFY needs, thousands of times a second.
+    func withDialogBytes<Result>(_ body: (PackedDialogFields) -> Result) -> Result {
+        var text = self.dialogText
+        return text.withUTF8 { body(PackedDialogFields(bytes: $0)) }
+    }
+
     /// The watcher's address-of-record.
     var watcher: String { self.dialogFields.watcher }
 
@@ -200,6 +207,36 @@ struct DialogFields {
         self.remoteTarget = part(6)
         self.routeSet = parts.count > 7 ? Array(parts[7...]) : []
     }
+}
+
+/// A view of `DialogFields.packed` bytes: field `i` is the text between the i-th and the
+/// (i+1)-th NUL. Valid only inside `SubscriptionEntry.withDialogBytes`.
+struct PackedDialogFields {
+    let bytes: UnsafeBufferPointer<UInt8>
+    /// Where each field starts; one past the end closes the last.
+    private var starts: [Int]
+
+    init(bytes: UnsafeBufferPointer<UInt8>) {
+        self.bytes = bytes
+        var starts = [0]
+        starts.reserveCapacity(10)
+        for index in bytes.indices where bytes[index] == 0 { starts.append(index + 1) }
+        starts.append(bytes.count + 1)
+        self.starts = starts
+    }
+
+    private func field(_ index: Int) -> UnsafeBufferPointer<UInt8> {
+        guard index + 1 < self.starts.count else { return UnsafeBufferPointer(start: nil, count: 0) }
+        return UnsafeBufferPointer(rebasing: self.bytes[self.starts[index]..<(self.starts[index + 1] - 1)])
+    }
+
+    var callID: UnsafeBufferPointer<UInt8> { self.field(0) }
+    var localTag: UnsafeBufferPointer<UInt8> { self.field(1) }
+    var remoteTag: UnsafeBufferPointer<UInt8> { self.field(2) }
+    var watcherAddress: UnsafeBufferPointer<UInt8> { self.field(4) }
+    var remoteTarget: UnsafeBufferPointer<UInt8> { self.field(6) }
+    var routeCount: Int { max(0, self.starts.count - 1 - 7) }
+    func route(_ index: Int) -> UnsafeBufferPointer<UInt8> { self.field(7 + index) }
 }
 
 final class PartialStateBox {
