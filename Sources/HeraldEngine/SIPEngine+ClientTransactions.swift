@@ -29,8 +29,9 @@ extension SIPEngine {
     /// A response arrived: find its client transaction by the topmost Via branch (§17.1.3).
     func handleResponse(_ response: SIPResponse) {
         // Matching needs only the topmost Via branch and the CSeq method (RFC 3261 §17.1.3); the
-        // rest of a response to our own request is not interpreted.
-        guard let branch = try? response.topVia().branch else {
+        // rest of a response to our own request is not interpreted, so the branch is read
+        // from the bytes without parsing the Via.
+        guard let branch = response.topViaBranch() else {
             self.statistics.responsesDropped += 1
             return
         }

@@ -133,3 +133,35 @@ func coreOutcome(_ bytes: [UInt8]) -> (CoreOutcome, String?) {
         }
     }
 }
+
+@Suite struct TopViaBranchTests {
+    private func response(_ via: String) throws -> SIPResponse {
+        let text = "SIP/2.0 200 OK\r\n\(via)\r\nCall-ID: c\r\nCSeq: 1 NOTIFY\r\nContent-Length: 0\r\n\r\n"
+        guard case .response(let response) = try SIPMessageParser.parse(Array(text.utf8)) else { throw SIPParseError(.malformedStartLine, "no") }
+        return response
+    }
+
+    @Test func readsTheTopmostBranchWhateverTheSpelling() throws {
+        #expect(try response("Via: SIP/2.0/UDP h:5060;rport=1;branch=z9hG4bKa1;received=192.0.2.1").topViaBranch() == "z9hG4bKa1")
+        #expect(try response("v: SIP/2.0/UDP h;BRANCH = z9hG4bKa2 ;x=1").topViaBranch() == "z9hG4bKa2")
+        #expect(try response("Via: SIP/2.0/UDP h;x=\"a,b;branch=no\";branch=z9hG4bKa3").topViaBranch() == "z9hG4bKa3")
+        #expect(try response("Via: SIP/2.0/UDP h;branch=z9hG4bKtop, SIP/2.0/UDP k;branch=z9hG4bKnext").topViaBranch() == "z9hG4bKtop")
+        #expect(try response("Via: SIP/2.0/UDP h;branches=1;branch=z9hG4bKa4").topViaBranch() == "z9hG4bKa4")
+    }
+
+    @Test func noBranchInTheTopmostViaIsNil() throws {
+        #expect(try response("Via: SIP/2.0/UDP h;rport, SIP/2.0/UDP k;branch=z9hG4bKnext").topViaBranch() == nil)
+        #expect(try response("Via: SIP/2.0/UDP h;branch=").topViaBranch() == nil)
+        #expect(try response("Via: SIP/2.0/UDP h;branch").topViaBranch() == nil)
+    }
+
+    /// Over the torture corpus: wherever the full Via parser reads a branch, the byte scan
+    /// reads the same one.
+    @Test(arguments: tortureCases)
+    func agreesWithTheViaParser(_ torture: TortureCase) throws {
+        guard case .request(let request)? = try? SIPMessageParser.parse(try TortureCorpus.load(torture.file)),
+            let branch = try? request.topVia().branch
+        else { return }
+        #expect(request.topViaBranch() == branch, "\(torture.file)")
+    }
+}

@@ -30,6 +30,54 @@ extension SIPHeaderCarrying {
         return try Via(bytes: first)
     }
 
+    /// The branch parameter of the topmost Via, read straight from the header bytes: all a
+    /// client transaction needs to match a response (RFC 3261 §17.1.3), found without
+    /// building a `Via` (thousands of NOTIFY answers a second). Nil without a Via or a branch;
+    /// whether the rest of the Via is well formed is not checked.
+    public func topViaBranch() -> String? {
+        guard let field = self.headers.fields.first(where: { $0.known == .via }) else { return nil }
+        let value = field.rawValue
+        var index = value.startIndex
+        var inQuotes = false
+        while index < value.endIndex {
+            let byte = value[index]
+            if byte == ASCII.quote {
+                inQuotes.toggle()
+            } else if !inQuotes, byte == ASCII.comma {
+                return nil  // the first via-parm ended without a branch
+            } else if !inQuotes, byte == ASCII.semicolon {
+                var name = index + 1
+                while name < value.endIndex, Self.isLinearWhitespace(value[name]) { name += 1 }
+                var nameEnd = name
+                while nameEnd < value.endIndex, ASCII.isToken(value[nameEnd]) { nameEnd += 1 }
+                if Self.isBranchName(value[name..<nameEnd]) {
+                    var start = nameEnd
+                    while start < value.endIndex, Self.isLinearWhitespace(value[start]) { start += 1 }
+                    guard start < value.endIndex, value[start] == ASCII.equals else { return nil }
+                    start += 1
+                    while start < value.endIndex, Self.isLinearWhitespace(value[start]) { start += 1 }
+                    var end = start
+                    while end < value.endIndex, ASCII.isToken(value[end]) { end += 1 }
+                    return end > start ? String(decoding: value[start..<end], as: UTF8.self) : nil
+                }
+                index = nameEnd
+                continue
+            }
+            index += 1
+        }
+        return nil
+    }
+
+    private static func isLinearWhitespace(_ byte: UInt8) -> Bool {
+        byte == ASCII.space || byte == ASCII.tab || byte == ASCII.cr || byte == ASCII.lf
+    }
+
+    /// `branch`, compared case-insensitively as parameter names are (RFC 3261 §7.3.1).
+    private static func isBranchName(_ name: ArraySlice<UInt8>) -> Bool {
+        guard name.count == 6 else { return false }
+        return zip(name, "branch".utf8).allSatisfy { $0 | 0x20 == $1 }
+    }
+
     public func from() throws(SIPParseError) -> NameAddress { try self.singleAddress(.from) }
     public func to() throws(SIPParseError) -> NameAddress { try self.singleAddress(.to) }
 
