@@ -45,6 +45,12 @@ extension SIPEngine {
         self.apply(actions, to: entry, response: response)
     }
 
+    /// A timer of a client transaction fired; one whose transaction has ended does nothing.
+    func clientTransactionTimerFired(_ timer: TransactionTimer, branch: String) {
+        guard let entry = self.clientTransactions[branch] else { return }
+        self.apply(entry.machine.timerFired(timer, now: self.instant), to: entry, response: nil)
+    }
+
     func apply(_ actions: [ClientNonInviteTransaction.Action], to entry: ClientTransactionEntry, response: SIPResponse?) {
         for action in actions {
             switch action {
@@ -68,11 +74,7 @@ extension SIPEngine {
                     entry.completion(nil)
                 }
             case .scheduleTimer(let timer, let at):
-                let branch = entry.branch
-                self.schedule(at: at) { [weak self] in
-                    guard let self, let entry = self.clientTransactions[branch] else { return }
-                    self.apply(entry.machine.timerFired(timer, now: self.instant), to: entry, response: nil)
-                }
+                self.scheduleClientTransactionTimer(timer, branch: entry.branch, at: at)
             case .cancelTimer:
                 break
             case .terminate:

@@ -55,7 +55,11 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
     var unsavedSubscriptions: [String: SubscriptionRecord?] = [:]
     let authenticator = DigestAuthenticator(secret: (0..<32).map { _ in UInt8.random(in: 0...255) })
     var nonceCounts: [String: UInt32] = [:]
-    lazy var timerWheel = TimerWheel(now: self.now())
+    lazy var timerWheel: TimerWheel = {
+        let wheel = TimerWheel(now: self.now())
+        wheel.clientTransactionTimerFired = { [unowned self] branch, timer in self.clientTransactionTimerFired(timer, branch: branch) }
+        return wheel
+    }()
     var timerDriverStarted = false
     var driverTicks = 0
     var authenticationFailures: [String: AuthenticationFailures] = [:]
@@ -520,6 +524,18 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
     func schedule(at instant: SIPInstant, _ action: @escaping () -> Void) {
         self.loop.preconditionInEventLoop()
         self.timerWheel.schedule(at: NIODeadline.uptimeNanoseconds(UInt64(max(0, instant.nanosecondsSinceStart))), action)
+        self.startTimerDriver()
+    }
+
+    /// A client non-INVITE transaction's timer, without a closure (see `TimerWheel.Entry`).
+    func scheduleClientTransactionTimer(_ timer: TransactionTimer, branch: String, at instant: SIPInstant) {
+        self.loop.preconditionInEventLoop()
+        self.timerWheel.scheduleClientTransactionTimer(
+            timer, branch: branch, at: NIODeadline.uptimeNanoseconds(UInt64(max(0, instant.nanosecondsSinceStart))))
+        self.startTimerDriver()
+    }
+
+    private func startTimerDriver() {
         guard !self.timerDriverStarted else { return }
         self.timerDriverStarted = true
         self.loop.scheduleRepeatedTask(initialDelay: .milliseconds(10), delay: .milliseconds(10)) { [weak self] _ in

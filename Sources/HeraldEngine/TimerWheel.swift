@@ -1,4 +1,5 @@
 import NIOCore
+import SIPProtocol
 
 /// The engine's timers: every transaction and subscription arms several (RFC 3261 Timers E, F,
 /// J, K…; subscription expiry), and most never fire. NIO's scheduled tasks are cheap to arm but
@@ -8,10 +9,20 @@ import NIOCore
 final class TimerWheel {
     typealias Action = () -> Void
 
+    enum Entry {
+        case action(Action)
+        /// A client non-INVITE transaction's timer (E or F, two per NOTIFY over UDP), kept as
+        /// data rather than a closure: no allocation per timer, and the handler looks the
+        /// transaction up by branch when it fires.
+        case clientTransaction(branch: String, timer: TransactionTimer)
+    }
+
     static let resolutionNanoseconds: UInt64 = 10_000_000
     static let ticksPerSecond: UInt64 = 100
     static let coarseAfterTicks: UInt64 = 60 * 100
-    private var buckets: [UInt64: [Action]] = [:]
+    private var buckets: [UInt64: [Entry]] = [:]
+    /// Runs `.clientTransaction` entries.
+    var clientTransactionTimerFired: (String, TransactionTimer) -> Void = { _, _ in }
     /// The first tick not yet processed.
     private var nextTick: UInt64
     private(set) var armedCount = 0
@@ -22,6 +33,14 @@ final class TimerWheel {
 
     /// Runs `action` at `deadline` or up to one resolution later, never earlier.
     func schedule(at deadline: NIODeadline, _ action: @escaping Action) {
+        self.schedule(.action(action), at: deadline)
+    }
+
+    func scheduleClientTransactionTimer(_ timer: TransactionTimer, branch: String, at deadline: NIODeadline) {
+        self.schedule(.clientTransaction(branch: branch, timer: timer), at: deadline)
+    }
+
+    private func schedule(_ entry: Entry, at deadline: NIODeadline) {
         let resolution = Self.resolutionNanoseconds
         var tick = max(self.nextTick, (deadline.uptimeNanoseconds + resolution - 1) / resolution)
         if tick > self.nextTick + Self.coarseAfterTicks {
@@ -29,7 +48,7 @@ final class TimerWheel {
             // up to a second late, and far fewer buckets to keep.
             tick = (tick + Self.ticksPerSecond - 1) / Self.ticksPerSecond * Self.ticksPerSecond
         }
-        self.buckets[tick, default: []].append(action)
+        self.buckets[tick, default: []].append(entry)
         self.armedCount += 1
     }
 
@@ -44,9 +63,14 @@ final class TimerWheel {
         while self.nextTick <= current {
             let tick = self.nextTick
             self.nextTick += 1
-            guard let actions = self.buckets.removeValue(forKey: tick) else { continue }
-            self.armedCount -= actions.count
-            for action in actions { action() }
+            guard let entries = self.buckets.removeValue(forKey: tick) else { continue }
+            self.armedCount -= entries.count
+            for entry in entries {
+                switch entry {
+                case .action(let action): action()
+                case .clientTransaction(let branch, let timer): self.clientTransactionTimerFired(branch, timer)
+                }
+            }
         }
     }
 }

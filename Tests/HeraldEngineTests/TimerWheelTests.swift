@@ -1,5 +1,6 @@
 @testable import HeraldEngine
 import NIOCore
+import SIPProtocol
 import Testing
 
 struct TimerWheelTests {
@@ -34,5 +35,20 @@ struct TimerWheelTests {
         let smallCapacity = small.capacity
         small.releaseUnusedCapacity()
         #expect(small.capacity == smallCapacity)
+    }
+
+    @Test func clientTransactionTimersFireAsDataInDeadlineOrderWithTheOthers() {
+        let wheel = TimerWheel(now: self.at(0))
+        var fired: [String] = []
+        wheel.clientTransactionTimerFired = { branch, timer in fired.append("\(branch):\(timer.name):\(timer.generation)") }
+        wheel.scheduleClientTransactionTimer(TransactionTimer(name: .f, generation: 2), branch: "z9hG4bK1", at: self.at(32_000))
+        wheel.schedule(at: self.at(600)) { fired.append("action") }
+        wheel.scheduleClientTransactionTimer(TransactionTimer(name: .e, generation: 1), branch: "z9hG4bK1", at: self.at(500))
+        #expect(wheel.armedCount == 3)
+        wheel.advance(to: self.at(700))
+        #expect(fired == ["z9hG4bK1:e:1", "action"])
+        wheel.advance(to: self.at(33_000))
+        #expect(fired == ["z9hG4bK1:e:1", "action", "z9hG4bK1:f:2"])
+        #expect(wheel.armedCount == 0)
     }
 }
