@@ -83,6 +83,7 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
         self.logger = logger
         self.now = now
         self.wallClock = wallClock
+        self.makeTransportHeaders()
     }
 
     /// Runs `body` on the engine loop: at once when called there (the SQLite store completes
@@ -95,14 +96,18 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
         }
     }
 
+    private func makeTransportHeaders() {
+        for transport in SIPTransportKind.allCases {
+            self.contactHeaders[transport] = self.makeContactHeader(for: transport)
+            self.viaPrefixes[transport] = "SIP/2.0/\(transport.viaToken) \(self.configuration.sentBy[transport] ?? "127.0.0.1");branch="
+        }
+    }
+
     /// Records the addresses the listeners actually bound (port 0 resolved), for Via and Contact.
     public func setSentBy(_ sentBy: [SIPTransportKind: String]) {
         self.loop.preconditionInEventLoop()
         self.configuration.sentBy = sentBy
-        for transport in SIPTransportKind.allCases {
-            self.contactHeaders[transport] = self.makeContactHeader(for: transport)
-            self.viaPrefixes[transport] = "SIP/2.0/\(transport.viaToken) \(sentBy[transport] ?? "127.0.0.1");branch="
-        }
+        self.makeTransportHeaders()
         let ports = sentBy.values.compactMap { value in value.split(separator: ":").last.flatMap { Int($0) } }
         self.identity = ServerIdentity(domains: self.configuration.domains, addresses: self.configuration.listenAddresses, ports: ports)
     }

@@ -29,6 +29,8 @@ final class SQLiteGroupCommitter: Sendable {
     private struct State {
         var pending: [PendingWrite] = []
         var isCommitting = false
+        /// Waiting for the committer to have nothing left (`whenIdle`).
+        var idleWaiters: [@Sendable () -> Void] = []
     }
 
     let connection: SQLiteConnection
@@ -42,10 +44,12 @@ final class SQLiteGroupCommitter: Sendable {
 
     /// Queues `writes` for the next group commit; each completes (on the connection's event
     /// loop) once durable, or with the error that refused it.
-    func enqueue(_ writes: [PendingWrite]) {
+    /// `ahead`: before the writes already waiting (the retries of a failed batch, which must
+    /// not be overtaken by changes that came after them).
+    func enqueue(_ writes: [PendingWrite], ahead: Bool = false) {
         guard !writes.isEmpty else { return }
         let start = self.state.withLockedValue { state -> Bool in
-            state.pending.append(contentsOf: writes)
+            state.pending.insert(contentsOf: writes, at: ahead ? 0 : state.pending.endIndex)
             guard !state.isCommitting else { return false }
             state.isCommitting = true
             return true
@@ -62,12 +66,26 @@ final class SQLiteGroupCommitter: Sendable {
 
     /// Several independent writes handed over in one call; `completion` gets the result of
     /// each, in order, once all are decided.
-    func write(groups: [[(String, [SQLiteData])]], completion: @escaping @Sendable ([Result<Void, any Error>]) -> Void) {
+    func write(
+        groups: [[(String, [SQLiteData])]], ahead: Bool = false, completion: @escaping @Sendable ([Result<Void, any Error>]) -> Void
+    ) {
         guard !groups.isEmpty else { return completion([]) }
         let collector = ResultCollector(count: groups.count, done: completion)
-        self.enqueue(groups.enumerated().map { index, statements in
-            PendingWrite(statements: statements, complete: { collector.set(index, $0) })
-        })
+        self.enqueue(
+            groups.enumerated().map { index, statements in
+                PendingWrite(statements: statements, complete: { collector.set(index, $0) })
+            }, ahead: ahead)
+    }
+
+    /// Runs `body` once every write handed over so far is decided (at once when none is
+    /// pending): what closing the store waits for.
+    func whenIdle(_ body: @escaping @Sendable () -> Void) {
+        let runNow = self.state.withLockedValue { state -> Bool in
+            guard state.isCommitting else { return true }
+            state.idleWaiters.append(body)
+            return false
+        }
+        if runNow { body() }
     }
 
     /// Runs with the gate held: commits what is pending, then lets others (reads,
@@ -79,15 +97,24 @@ final class SQLiteGroupCommitter: Sendable {
         }
         let started = DispatchTime.now().uptimeNanoseconds
         self.commit(batch).whenComplete { outcome in
-            let results = (try? outcome.get()) ?? []
+            let results: [Result<Void, any Error>]
+            switch outcome {
+            case .success(let decided) where decided.count == batch.count: results = decided
+            case .success: results = Array(repeating: .failure(StoreError.unavailable("commit gave no result")), count: batch.count)
+            case .failure(let error): results = Array(repeating: .failure(error), count: batch.count)
+            }
             Self.commitTimer.recordNanoseconds(Int64(clamping: DispatchTime.now().uptimeNanoseconds &- started))
             Self.batchSize.record(batch.count)
-            let more = self.state.withLockedValue { state -> Bool in
-                if state.pending.isEmpty { state.isCommitting = false }
-                return state.isCommitting
+            for (write, result) in zip(batch, results) { write.complete(result) }
+            // Decided after the completions, which may queue retries ahead of later writes.
+            let (more, idleWaiters) = self.state.withLockedValue { state -> (Bool, [@Sendable () -> Void]) in
+                guard state.pending.isEmpty else { return (true, []) }
+                state.isCommitting = false
+                defer { state.idleWaiters.removeAll() }
+                return (false, state.idleWaiters)
             }
             self.gate.release()
-            for (write, result) in zip(batch, results) { write.complete(result) }
+            for waiter in idleWaiters { waiter() }
             if more { self.gate.acquire { self.commitPending() } }
         }
     }
@@ -125,7 +152,10 @@ final class SQLiteGroupCommitter: Sendable {
         return self.run(([("SAVEPOINT write", [])] + write.statements + [("RELEASE write", [])])[...])
             .flatMapError { error in
                 results.withLockedValue { $0[index] = .failure(error) }
-                return self.run([("ROLLBACK TO write", []), ("RELEASE write", [])][...]).recover { _ in }
+                // Should SQLite have rolled the whole transaction back (a full disk, an I/O
+                // error), ROLLBACK TO fails: then the group fails as a whole, rather than its
+                // later savepoints running outside any transaction.
+                return self.run([("ROLLBACK TO write", []), ("RELEASE write", [])][...])
             }
             .flatMap { self.runIsolated(writes.dropFirst(), results: results) }
     }

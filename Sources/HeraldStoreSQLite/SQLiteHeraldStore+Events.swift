@@ -46,7 +46,7 @@ extension SQLiteHeraldStore {
                 case .failure(let error) where changes.count == 1:
                     completion([.failure(error)])
                 case .failure:
-                    committer.write(groups: changes.map { Self.statements(applying: [$0]) }, completion: completion)
+                    committer.write(groups: changes.map { Self.statements(applying: [$0]) }, ahead: true, completion: completion)
                 }
             }
         ])

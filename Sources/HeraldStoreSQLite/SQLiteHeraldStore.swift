@@ -244,10 +244,18 @@ public actor SQLiteHeraldStore: HeraldStore {
     }
 
     public func close() async throws {
-        // Writes already handed over are committed first: the gate is taken after them.
+        // Writes already handed over are decided first, then the gate is taken after any read.
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            self.committer.whenIdle { continuation.resume() }
+        }
         await self.gate.acquire()
         defer { self.gate.release() }
-        try await self.connection.close()
+        do {
+            try await self.connection.close()
+        } catch {
+            try? await self.threadPool.shutdownGracefully()
+            throw error
+        }
         try await self.threadPool.shutdownGracefully()
     }
 }

@@ -181,4 +181,16 @@ func subscriptionRecord(_ id: String, cseq: UInt32 = 100) -> SubscriptionRecord 
         #expect(try await store.allPublications().map(\.entityTag) == ["a", "b"])
         try await store.close()
     }
+
+    @Test func closingWaitsForTheWritesAlreadyHandedOver() async throws {
+        let directory = temporaryDirectory()
+        let store = try await SQLiteHeraldStore.open(dataDirectory: directory, logger: Logger(label: "test"))
+        for index in 0..<50 {
+            store.applyPublicationChanges([.save(publication("p\(index)", sequence: Int64(index)), replacing: nil)]) { _ in }
+        }
+        try await store.close()
+        let reopened = try await SQLiteHeraldStore.open(dataDirectory: directory, logger: Logger(label: "test"))
+        #expect(try await reopened.allPublications().count == 50)
+        try await reopened.close()
+    }
 }

@@ -147,6 +147,7 @@ func coreOutcome(_ bytes: [UInt8]) -> (CoreOutcome, String?) {
         #expect(try response("Via: SIP/2.0/UDP h;x=\"a,b;branch=no\";branch=z9hG4bKa3").topViaBranch() == "z9hG4bKa3")
         #expect(try response("Via: SIP/2.0/UDP h;branch=z9hG4bKtop, SIP/2.0/UDP k;branch=z9hG4bKnext").topViaBranch() == "z9hG4bKtop")
         #expect(try response("Via: SIP/2.0/UDP h;branches=1;branch=z9hG4bKa4").topViaBranch() == "z9hG4bKa4")
+        #expect(try response("Via: SIP/2.0/UDP h;x=\"a\\\";branch=no,\";branch=z9hG4bKa5").topViaBranch() == "z9hG4bKa5")
     }
 
     @Test func noBranchInTheTopmostViaIsNil() throws {

@@ -41,7 +41,10 @@ extension SIPHeaderCarrying {
         var inQuotes = false
         while index < value.endIndex {
             let byte = value[index]
-            if byte == ASCII.quote {
+            if inQuotes, byte == ASCII.backslash {
+                index += 2  // a quoted-pair (RFC 3261 §25.1): the next byte is text
+                continue
+            } else if byte == ASCII.quote {
                 inQuotes.toggle()
             } else if !inQuotes, byte == ASCII.comma {
                 return nil  // the first via-parm ended without a branch
