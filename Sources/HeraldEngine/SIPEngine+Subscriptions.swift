@@ -243,7 +243,11 @@ extension SIPEngine {
     }
 
     func viaPrefix(for transport: SIPTransportKind) -> String {
-        self.viaPrefixes[transport] ?? "SIP/2.0/\(transport.viaToken) 127.0.0.1;branch="
+        self.viaPrefixes[transport] ?? self.makeViaPrefix(for: transport)
+    }
+
+    func makeViaPrefix(for transport: SIPTransportKind) -> String {
+        "SIP/2.0/\(transport.viaToken) \(self.configuration.sentBy[transport] ?? "127.0.0.1");branch="
     }
 
     func makeContactHeader(for transport: SIPTransportKind) -> String {

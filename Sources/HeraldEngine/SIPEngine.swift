@@ -19,8 +19,8 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
     public let loop: any EventLoop
     private(set) var configuration: EngineConfiguration
     private(set) var identity: ServerIdentity
-    /// Our Contact and the start of our Via (up to `;branch=`) per transport, made when the
-    /// listeners are bound: every NOTIFY carries both.
+    /// Our Contact and the start of our Via (up to `;branch=`) per transport, made at start
+    /// and again when the listeners are bound: every NOTIFY carries both.
     private(set) var contactHeaders: [SIPTransportKind: String] = [:]
     private(set) var viaPrefixes: [SIPTransportKind: String] = [:]
     let sink: any OutboundSink
@@ -99,7 +99,7 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
     private func makeTransportHeaders() {
         for transport in SIPTransportKind.allCases {
             self.contactHeaders[transport] = self.makeContactHeader(for: transport)
-            self.viaPrefixes[transport] = "SIP/2.0/\(transport.viaToken) \(self.configuration.sentBy[transport] ?? "127.0.0.1");branch="
+            self.viaPrefixes[transport] = self.makeViaPrefix(for: transport)
         }
     }
 
