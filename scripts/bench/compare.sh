@@ -17,6 +17,10 @@
 # (CPU steal), so each server runs the LATENCY_* rates REPEATS times, the two servers taking
 # turns (the order alternates each round), a step during which steal exceeded MAX_STEAL %
 # is run again, and the report compares the median p99 per step. Every row says its steal.
+# Each of these steps is also recorded on the wire (scripts/bench/sipcap.c, kernel timestamps
+# of the datagrams on the server's port), giving the server's own p99 without the load
+# generator's scheduling in it (scripts/bench/server_latency.py): SUBSCRIBE in to its answer
+# out, PUBLISH in to each watcher's NOTIFY out.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
@@ -40,6 +44,7 @@ if [ -z "${IN_NETNS:-}" ]; then
     command -v sqlite3 >/dev/null || missing+=(sqlite3)
     command -v sipp >/dev/null || missing+=(sip-tester)
     command -v taskset >/dev/null || missing+=(util-linux)
+    command -v gcc >/dev/null || missing+=(gcc libc6-dev)
     if [ ${#missing[@]} -gt 0 ]; then
         export DEBIAN_FRONTEND=noninteractive
         apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
@@ -50,6 +55,7 @@ if [ -z "${IN_NETNS:-}" ]; then
         swift build -c release --product herald-load
     fi
     mkdir -p "$OUT"
+    gcc -O2 -o "$OUT/sipcap" scripts/bench/sipcap.c
     exec unshare -n env IN_NETNS=1 bash "$0" "$@"
 fi
 
@@ -187,13 +193,20 @@ if [ -n "$LATENCY_SCENARIOS" ]; then
                     # A step during which the hypervisor took more than MAX_STEAL % of the CPU
                     # measured the host, not the server: it is run again (twice at most).
                     for attempt in 1 2 3; do
+                        capture="$OUT/capture.txt"
+                        taskset -c 0 "$OUT/sipcap" "$port" "$capture" 2>/dev/null &
+                        capturing=$!
                         steal_since_mark >/dev/null
                         read -r verdict done failed p99 < <(load_step $server $port $scenario $rate)
                         steal=$(steal_since_mark)
-                        echo "latency round $round: $scenario $server rate=$rate -> p99=$p99 ms failed=$failed steal=$steal %" >&2
+                        kill -INT $capturing; wait $capturing || true
+                        what=SUBSCRIBE; [ "$scenario" = fanout ] && what=notify
+                        wire=$(python3 "$ROOT/scripts/bench/server_latency.py" "$capture" --p99 $what || echo -)
+                        rm -f "$capture"
+                        echo "latency round $round: $scenario $server rate=$rate -> p99=$p99 ms (server on the wire: $wire ms) failed=$failed steal=$steal %" >&2
                         python3 -c "import sys; sys.exit(0 if $steal <= $MAX_STEAL else 1)" && break
                     done
-                    echo "$scenario $rate $server $round $p99 $failed $steal" >> "$samples"
+                    echo "$scenario $rate $server $round $p99 $failed $steal $wire" >> "$samples"
                 done
             done
         done
