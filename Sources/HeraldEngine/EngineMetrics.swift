@@ -8,7 +8,9 @@ import SIPCore
 final class EngineMetrics: @unchecked Sendable {
     private var requestCounters: [String: Counter] = [:]
     private let responseCounters: [Counter] = (1...6).map { Counter(label: "herald_sip_responses_total", dimensions: [("class", "\($0)xx")]) }
-    private var notifyCounters: [String: Counter] = [:]
+    private let notifyCounters: [Counter] = (0...6).map {
+        Counter(label: "herald_notify_total", dimensions: [("result", $0 == 0 ? "timeout" : "\($0)xx")])
+    }
     let publications = Counter(label: "herald_publish_total")
     /// From the moment a publication changed a presentity's state to the NOTIFY leaving for a
     /// watcher (queueing, composition and coalescing included).
@@ -33,14 +35,10 @@ final class EngineMetrics: @unchecked Sendable {
 
     /// A NOTIFY transaction ended: with a final status, or nil for a timeout or transport error.
     func notifyCompleted(status: Int?) {
-        let result = status.map { "\($0 / 100)xx" } ?? "timeout"
-        if let counter = self.notifyCounters[result] {
-            counter.increment()
-            return
-        }
-        let counter = Counter(label: "herald_notify_total", dimensions: [("result", result)])
-        self.notifyCounters[result] = counter
-        counter.increment()
+        // Index 0 is "timeout", 1...6 the status classes: no label string is made per NOTIFY.
+        let index = status.map { $0 / 100 } ?? 0
+        guard self.notifyCounters.indices.contains(index) else { return }
+        self.notifyCounters[index].increment()
     }
 }
 
