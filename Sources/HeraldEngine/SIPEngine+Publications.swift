@@ -6,8 +6,8 @@ import SIPCore
 import SIPProtocol
 
 extension SIPEngine {
-    /// PUBLISH (RFC 3903 §6): classify, validate the body, make the change durable, then answer
-    /// 200 with SIP-ETag and Expires, then notify watchers.
+    /// PUBLISH (RFC 3903 §6): classify, validate the body, apply the change and notify
+    /// watchers, and answer 200 with SIP-ETag and Expires once the change is durable.
     func publish(_ entry: ServerTransactionEntry, resource uri: SIPURI) {
         let request = entry.request
         guard let (package, _) = self.eventPackage(of: request, entry: entry) else { return }
@@ -110,25 +110,42 @@ extension SIPEngine {
             outcome = .stored(record, replaced: tag, stateChanged: changed)
             change = .save(record, replacing: tag)
         }
+        // Watchers learn the new state at once, while the change is being made durable: RFC 3903
+        // §6 ties only the publisher's 200 to the change, and that 200 waits for the store,
+        // because it promises that the state survives a restart. A change the store refuses is
+        // undone and the watchers are told again (RFC 6665 §4.2.2: a NOTIFY for each change).
+        let key = Self.resourceKey(event, resource)
+        let previous = claimed.flatMap { self.publicationIndex[key]?[$0.entityTag] }
+        switch outcome {
+        case .stored(let record, let replaced, let changed):
+            if let replaced { self.unindexPublication(event: event, resource: resource, entityTag: replaced) }
+            self.indexPublication(record, document: document)
+            if changed { self.resourceStateChanged(event: event, resource: resource) }
+        case .removed(let tag):
+            self.unindexPublication(event: event, resource: resource, entityTag: tag)
+            self.resourceStateChanged(event: event, resource: resource)
+        }
         self.storePublicationChange(change) { stored in
             if let claimed { self.claimedEntityTags.remove(claimed.entityTag) }
-            switch stored.map({ outcome }) {
-            case .success(.stored(let record, let replaced, let changed)):
-                if let replaced { self.unindexPublication(event: event, resource: resource, entityTag: replaced) }
-                self.indexPublication(record, document: document)
+            switch (stored, outcome) {
+            case (.success, .stored(let record, _, _)):
                 self.schedulePublicationExpiry(record)
                 self.respond(entry, status: 200, headers: [
                     (SIPHeaderName(.sipETag), record.entityTag), (SIPHeaderName(.expires), String(granted)),
                 ])
                 self.statistics.publications += 1
                 self.metrics.publications.increment()
-                if changed { self.resourceStateChanged(event: event, resource: resource) }
-            case .success(.removed(let tag)):
-                self.unindexPublication(event: event, resource: resource, entityTag: tag)
+            case (.success, .removed):
                 self.respond(entry, status: 200, headers: [(SIPHeaderName(.expires), "0")])
-                self.resourceStateChanged(event: event, resource: resource)
-            case .failure(let error):
+            case (.failure(let error), _):
                 self.logger.error("publication store failure", metadata: ["error": "\(error)"])
+                var stateChanged = true
+                if case .stored(let record, _, let changed) = outcome {
+                    self.unindexPublication(event: event, resource: resource, entityTag: record.entityTag)
+                    stateChanged = changed
+                }
+                if let previous { self.indexPublication(previous.record, document: previous.document) }
+                if stateChanged { self.resourceStateChanged(event: event, resource: resource) }
                 self.respond(entry, status: 500, reason: "Server Internal Error: store unavailable", headers: [(SIPHeaderName(.retryAfter), "5")])
             }
         }

@@ -6,7 +6,15 @@ public actor InMemoryHeraldStore: HeraldStore {
     private var forwarding: [String: ForwardingRules] = [:]
     private var xcap: [String: XCAPDocumentRecord] = [:]
 
+    /// While set, every publication write fails with `StoreError.unavailable`: how tests show
+    /// what a PUBLISH does when the store refuses its change (a full disk, a lost database).
+    private var refusesPublicationWrites = false
+
     public init() {}
+
+    public func setRefusesPublicationWrites(_ refuses: Bool) {
+        self.refusesPublicationWrites = refuses
+    }
 
     private static func key(_ username: String, _ domain: String) -> String { username + "@" + domain.lowercased() }
 
@@ -74,13 +82,15 @@ public actor InMemoryHeraldStore: HeraldStore {
 
     public func publication(entityTag: String) -> PublicationRecord? { self.publicationsByTag[entityTag] }
 
-    public func savePublication(_ record: PublicationRecord, replacing: String?) {
+    public func savePublication(_ record: PublicationRecord, replacing: String?) throws {
+        if self.refusesPublicationWrites { throw StoreError.unavailable("publication writes refused") }
         if let replacing { self.publicationsByTag[replacing] = nil }
         self.publicationsByTag[record.entityTag] = record
     }
 
-    public func removePublication(entityTag: String) -> PublicationRecord? {
-        self.publicationsByTag.removeValue(forKey: entityTag)
+    public func removePublication(entityTag: String) throws -> PublicationRecord? {
+        if self.refusesPublicationWrites { throw StoreError.unavailable("publication writes refused") }
+        return self.publicationsByTag.removeValue(forKey: entityTag)
     }
 
     public func removeExpiredPublications(now: Int64) -> [PublicationRecord] {

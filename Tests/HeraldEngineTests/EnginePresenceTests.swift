@@ -38,6 +38,8 @@ func publishRequest(_ body: String, branch: String, etag: String? = nil, expires
         await harness.answer(first, status: 200)
 
         await harness.send(publishRequest(pidf("t1", "open"), branch: "z9hG4bKpub1"))
+        // Watchers hear of the change at once; the publisher's 200 waits until it is durable.
+        #expect(harness.sink.sent.suffix(2).map { $0.response == nil } == [true, false])
         let publishResponse = try #require(harness.sink.responses.last)
         #expect(publishResponse.statusCode == 200)
         #expect(publishResponse.headers["SIP-ETag"] != nil)
@@ -114,6 +116,54 @@ func publishRequest(_ body: String, branch: String, etag: String? = nil, expires
         await harness.send(publishRequest("<presence", branch: "z9hG4bKp6"))
         #expect(harness.statuses.last == 400)
         #expect(harness.sink.responses.last?.reasonPhrase.hasPrefix("Bad Request: XML not well-formed") == true)
+    }
+
+    @Test func watchersHearOfAChangeAtOnceAndOfItsUndoingWhenTheStoreRefusesIt() async throws {
+        let harness = EngineHarness()
+        await harness.send(subscribeRequest())
+        await harness.answer(harness.requests[0], status: 200)
+        await harness.send(publishRequest(pidf("t1", "open"), branch: "z9hG4bKp1"))
+        let etag = try #require(harness.sink.responses.last?.headers["SIP-ETag"])
+        await harness.answer(harness.requests.last!, status: 200)
+
+        await harness.store.setRefusesPublicationWrites(true)
+        await harness.send(publishRequest(pidf("t1", "closed"), branch: "z9hG4bKp2", etag: etag))
+        #expect(harness.statuses.last == 500)
+        let told = try #require(harness.requests.last)
+        #expect(try told.cseq().sequenceNumber == 3)
+        #expect(String(decoding: told.body, as: UTF8.self).contains("<basic>closed</basic>"))
+        await harness.answer(told, status: 200)
+        // The refused change is undone: the watcher is told the state before it again...
+        let undone = try #require(harness.requests.last)
+        #expect(try undone.cseq().sequenceNumber == 4)
+        #expect(String(decoding: undone.body, as: UTF8.self).contains("<basic>open</basic>"))
+        await harness.answer(undone, status: 200)
+        // ...and the publisher's entity-tag still names the publication.
+        await harness.store.setRefusesPublicationWrites(false)
+        await harness.send(publishRequest("", branch: "z9hG4bKp3", etag: etag))
+        #expect(harness.statuses.last == 200)
+        #expect(harness.requests.count == 4)
+        #expect(await harness.store.allPublications().count == 1)
+    }
+
+    @Test func aRemovalTheStoreRefusesLeavesThePublicationInPlace() async throws {
+        let harness = EngineHarness()
+        await harness.send(subscribeRequest())
+        await harness.answer(harness.requests[0], status: 200)
+        await harness.send(publishRequest(pidf("t1", "open"), branch: "z9hG4bKp1"))
+        let etag = try #require(harness.sink.responses.last?.headers["SIP-ETag"])
+        await harness.answer(harness.requests.last!, status: 200)
+
+        await harness.store.setRefusesPublicationWrites(true)
+        await harness.send(publishRequest("", branch: "z9hG4bKp2", etag: etag, expires: 0))
+        #expect(harness.statuses.last == 500)
+        #expect(!String(decoding: harness.requests.last!.body, as: UTF8.self).contains("t1"))
+        await harness.answer(harness.requests.last!, status: 200)
+        #expect(String(decoding: harness.requests.last!.body, as: UTF8.self).contains("<basic>open</basic>"))
+        await harness.store.setRefusesPublicationWrites(false)
+        await harness.send(publishRequest("", branch: "z9hG4bKp3", etag: etag, expires: 0))
+        #expect(harness.statuses.last == 200)
+        #expect(await harness.store.allPublications().isEmpty)
     }
 
     @Test func expiredPublicationLeavesTheComposition() async throws {
