@@ -170,6 +170,9 @@ extension SIPEngine {
                 var headers: [(SIPHeaderName, String)] = [(SIPHeaderName(.expires), String(expires))]
                 if status < 300 { headers.append((SIPHeaderName(.contact), self.contactHeader(for: subscription.destination.transport))) }
                 self.respond(transaction, status: status, headers: headers)
+                // The answer leaves now rather than after the NOTIFY built next: the subscriber
+                // learns of its dialog (RFC 6665 §4.1.2.1) without waiting for the state.
+                self.sink.flushQueued()
             case .sendNotify(let state, let withState):
                 self.sendNotify(subscription, state: state, withState: withState)
             case .scheduleTimer(let timer, let at):

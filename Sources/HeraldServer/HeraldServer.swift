@@ -122,6 +122,10 @@ final class LateBoundSink: OutboundSink {
         }
         sink.send(bytes, to: destination, completion: completion)
     }
+
+    func flushQueued() {
+        self.target.withLockedValue { $0 }?.flushQueued()
+    }
 }
 
 public enum HeraldVersion {

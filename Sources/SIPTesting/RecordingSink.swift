@@ -15,6 +15,7 @@ public final class RecordingSink: OutboundSink {
     }
 
     private let box = NIOLockedValueBox<[Sent]>([])
+    private let flushBox = NIOLockedValueBox<[Int]>([])
     /// When set, every send fails with this error (to drive transport-error paths).
     private let failure = NIOLockedValueBox<(any Error)?>(nil)
 
@@ -22,6 +23,13 @@ public final class RecordingSink: OutboundSink {
 
     public var sent: [Sent] { self.box.withLockedValue { $0 } }
     public var responses: [SIPResponse] { self.sent.compactMap(\.response) }
+    /// For each `flushQueued` call, how many messages had been sent by then.
+    public var flushes: [Int] { self.flushBox.withLockedValue { $0 } }
+
+    public func flushQueued() {
+        let count = self.box.withLockedValue { $0.count }
+        self.flushBox.withLockedValue { $0.append(count) }
+    }
 
     public func failSends(with error: (any Error)?) { self.failure.withLockedValue { $0 = error } }
 

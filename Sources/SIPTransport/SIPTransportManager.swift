@@ -196,6 +196,16 @@ public final class SIPTransportManager: OutboundSink, @unchecked Sendable {
         }
     }
 
+    public func flushQueued() {
+        let queued = self.pendingFlushes.withLockedValue { $0 }
+        guard !queued.isEmpty else { return }
+        // The flush already scheduled for each channel still runs; it then finds little or nothing.
+        for (_, channel) in self.listenerChannels.withLockedValue({ $0 })
+        where channel.eventLoop.inEventLoop && queued.contains(ObjectIdentifier(channel)) {
+            channel.flush()
+        }
+    }
+
     private func sendStream(_ bytes: [UInt8], to destination: SIPDestination, completion: (@Sendable (Result<Void, any Error>) -> Void)?) {
         let key = PeerKey(transport: destination.transport, address: destination.address)
         let channel = self.connections.withLockedValue { table -> (any Channel)? in

@@ -28,6 +28,9 @@ func publishRequest(_ body: String, branch: String, etag: String? = nil, expires
         let harness = EngineHarness()
         await harness.send(subscribeRequest())
         #expect(harness.statuses == [200])
+        // The 200 is flushed on its own before the first NOTIFY is built behind it.
+        #expect(harness.sink.flushes == [1])
+        #expect(harness.sink.sent.count == 2)
         let first = try #require(harness.requests.first)
         #expect(first.method == .notify)
         #expect(first.headers["Subscription-State"] == "active;expires=600")

@@ -59,6 +59,14 @@ public protocol OutboundSink: Sendable {
     /// Sends `bytes`; `completion` (when given) learns whether the transport took them
     /// (RFC 3261 §17 transport errors feed the transaction state machines).
     func send(_ bytes: [UInt8], to destination: SIPDestination, completion: (@Sendable (Result<Void, any Error>) -> Void)?)
+    /// Sends at once what `send` queued from the caller's event loop. Datagrams queued there
+    /// otherwise leave together after the current burst (one `sendmmsg` for a fan-out); this
+    /// is for an answer that should not wait while more is built behind it.
+    func flushQueued()
+}
+
+extension OutboundSink {
+    public func flushQueued() {}
 }
 
 /// Receives every packet the transports read.
