@@ -126,5 +126,11 @@ enum SQLiteMigrations {
             END
             """,
         ],
+        // 7: publications lose their expiry index. Only the sweep at startup asks for expired
+        // publications (one scan); every PUBLISH paid for the index, two more b-tree pages
+        // written to the WAL per modify (the old row's entry out, the new one's in).
+        [
+            "DROP INDEX publications_expiry",
+        ],
     ]
 }
