@@ -91,8 +91,10 @@ public final class SIPTransportManager: OutboundSink, @unchecked Sendable {
         let receiver = self.receiver
         // Vector reads split one buffer into `slots` equal datagram slots: each slot holds the
         // largest accepted message plus one byte, so oversize datagrams are seen as oversize.
+        // 32 slots of 64 KiB take a burst in one recvmmsg; the buffer is pooled and reused, and
+        // only the pages datagrams land on are ever touched (~4 KiB per slot for SIP's sizes).
         let slotSize = min(self.configuration.limits.maxMessageSize + 1, 65_536)
-        let slots = max(1, min(64, 262_144 / slotSize))
+        let slots = max(1, min(64, (2 << 20) / slotSize))
         return try await DatagramBootstrap(group: self.datagramLoop)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
             // Large socket buffers absorb bursts (a PUBLISH fanning out, a reboot storm of
