@@ -11,7 +11,8 @@
 #   SKIP_BUILD=1 SCENARIOS= SIPP=0 LATENCY_SCENARIOS=fanout scripts/bench/compare.sh   # p99 only
 #
 # Pass criterion of one step: < 0.1 % failed requests and p99 < 50 ms. Only the server under
-# test runs during its ladder.
+# test runs during its ladder; a step that fails while the hypervisor steals more than
+# MAX_STEAL % of the CPU is run again (twice at most) before it ends the ladder.
 #
 # Equal-rate latency: the p99 of one 10 s step moves by several times between runs on a VM
 # (CPU steal), so each server runs the LATENCY_* rates REPEATS times, the two servers taking
@@ -123,9 +124,12 @@ try:
 except Exception:
     print("fail 0 0 -"); sys.exit()
 if scenario == "fanout":
-    sent = f.get("publish_sent_per_s", 0) * f.get("duration_s", 1)
-    ok = f.get("publish_ok_per_s", 0) * f.get("duration_s", 1)
-    failed = (sent - ok) / sent if sent else 1
+    # Measured against the offered rate: a PUBLISH that herald-load could not send because the
+    # presentity's previous one was still unanswered (skipped) means the server did not
+    # sustain that rate, and counts as failed like a PUBLISH answered with an error.
+    offered = f.get("offered_publish_per_s", 0)
+    ok = f.get("publish_ok_per_s", 0)
+    failed = max(0.0, (offered - ok) / offered) if offered else 1
     rate = f.get("notify_per_s", 0)
 else:
     failed = f.get("failure_ratio", 1)
@@ -154,9 +158,16 @@ for scenario in $SCENARIOS; do
         port=$(port_of $server)
         start_server $server
         for rate in $rates; do
-            steal_since_mark >/dev/null
-            read -r verdict done failed p99 < <(load_step $server $port $scenario $rate)
-            steal=$(steal_since_mark)
+            # A failing step during which the hypervisor took more than MAX_STEAL % of the CPU
+            # is run again (twice at most) before it ends the ladder.
+            for attempt in 1 2 3; do
+                steal_since_mark >/dev/null
+                read -r verdict done failed p99 < <(load_step $server $port $scenario $rate)
+                steal=$(steal_since_mark)
+                [ "$verdict" != fail ] && break
+                python3 -c "import sys; sys.exit(0 if $steal <= $MAX_STEAL else 1)" && break
+                echo "$scenario $server rate=$rate -> fail with steal=$steal %: run again" >&2
+            done
             echo "| $scenario | $server | $rate | $done | $failed | $p99 | $steal | $verdict |" >> "$report"
             echo "$scenario $server rate=$rate -> $verdict completed/s=$done failed=$failed p99=$p99 ms steal=$steal %" >&2
             [ "$verdict" = fail ] && break
