@@ -23,6 +23,18 @@ func publishRequest(_ body: String, branch: String, etag: String? = nil, expires
         .replacingOccurrences(of: "To: <sip:bob@example.com>", with: "To: <sip:alice@example.com>")
 }
 
+/// A watcher subscribed to alice, alice's "open" published (both NOTIFYs answered), and then
+/// a store that refuses publication writes; gives the publication's entity-tag.
+func publishedOpenToOneWatcherThenStoreRefuses(_ harness: EngineHarness) async throws -> String {
+    await harness.send(subscribeRequest())
+    await harness.answer(harness.requests[0], status: 200)
+    await harness.send(publishRequest(pidf("t1", "open"), branch: "z9hG4bKp1"))
+    let etag = try #require(harness.sink.responses.last?.headers["SIP-ETag"])
+    await harness.answer(harness.requests.last!, status: 200)
+    await harness.store.setRefusesPublicationWrites(true)
+    return etag
+}
+
 @Suite struct EnginePresenceTests {
     @Test func subscribeGets200ThenNotifyAndPublishedStateFollows() async throws {
         let harness = EngineHarness()
@@ -123,13 +135,7 @@ func publishRequest(_ body: String, branch: String, etag: String? = nil, expires
 
     @Test func watchersHearOfAChangeAtOnceAndOfItsUndoingWhenTheStoreRefusesIt() async throws {
         let harness = EngineHarness()
-        await harness.send(subscribeRequest())
-        await harness.answer(harness.requests[0], status: 200)
-        await harness.send(publishRequest(pidf("t1", "open"), branch: "z9hG4bKp1"))
-        let etag = try #require(harness.sink.responses.last?.headers["SIP-ETag"])
-        await harness.answer(harness.requests.last!, status: 200)
-
-        await harness.store.setRefusesPublicationWrites(true)
+        let etag = try await publishedOpenToOneWatcherThenStoreRefuses(harness)
         await harness.send(publishRequest(pidf("t1", "closed"), branch: "z9hG4bKp2", etag: etag))
         #expect(harness.statuses.last == 500)
         let told = try #require(harness.requests.last)
@@ -151,13 +157,7 @@ func publishRequest(_ body: String, branch: String, etag: String? = nil, expires
 
     @Test func aRemovalTheStoreRefusesLeavesThePublicationInPlace() async throws {
         let harness = EngineHarness()
-        await harness.send(subscribeRequest())
-        await harness.answer(harness.requests[0], status: 200)
-        await harness.send(publishRequest(pidf("t1", "open"), branch: "z9hG4bKp1"))
-        let etag = try #require(harness.sink.responses.last?.headers["SIP-ETag"])
-        await harness.answer(harness.requests.last!, status: 200)
-
-        await harness.store.setRefusesPublicationWrites(true)
+        let etag = try await publishedOpenToOneWatcherThenStoreRefuses(harness)
         await harness.send(publishRequest("", branch: "z9hG4bKp2", etag: etag, expires: 0))
         #expect(harness.statuses.last == 500)
         #expect(!String(decoding: harness.requests.last!.body, as: UTF8.self).contains("t1"))
