@@ -114,8 +114,39 @@ extension SIPEngine {
         // §6 ties only the publisher's 200 to the change, and that 200 waits for the store,
         // because it promises that the state survives a restart. A change the store refuses is
         // undone and the watchers are told again (RFC 6665 §4.2.2: a NOTIFY for each change).
+        // Not for a presentity whose rules name her sphere: a sphere change re-authorizes
+        // watchers and may end subscriptions for good (RFC 4745 §7.2), which no undo can take
+        // back, so her change is applied only once it is durable, as before.
         let key = Self.resourceKey(event, resource)
         let previous = claimed.flatMap { self.publicationIndex[key]?[$0.entityTag] }
+        let appliedEarly = !(event == EventPackage.presence.name && self.presencePolicy.sphereOwners.contains(resource))
+        if appliedEarly { self.applyPublishOutcome(outcome, document: document, event: event, resource: resource) }
+        self.storePublicationChange(change) { stored in
+            if let claimed { self.claimedEntityTags.remove(claimed.entityTag) }
+            switch (stored, outcome) {
+            case (.success, _):
+                if !appliedEarly { self.applyPublishOutcome(outcome, document: document, event: event, resource: resource) }
+                if case .stored(let record, _, _) = outcome {
+                    self.schedulePublicationExpiry(record)
+                    self.respond(entry, status: 200, headers: [
+                        (SIPHeaderName(.sipETag), record.entityTag), (SIPHeaderName(.expires), String(granted)),
+                    ])
+                    self.statistics.publications += 1
+                    self.metrics.publications.increment()
+                } else {
+                    self.respond(entry, status: 200, headers: [(SIPHeaderName(.expires), "0")])
+                }
+            case (.failure(let error), _):
+                self.logger.error("publication store failure", metadata: ["error": "\(error)"])
+                if appliedEarly { self.undoPublishOutcome(outcome, previous: previous, event: event, resource: resource) }
+                self.respond(entry, status: 500, reason: "Server Internal Error: store unavailable", headers: [(SIPHeaderName(.retryAfter), "5")])
+            }
+        }
+    }
+
+    /// A PUBLISH's change made to the live publications, and the watchers told when it changed
+    /// the state.
+    private func applyPublishOutcome(_ outcome: PublishOutcome, document: PIDFDocument?, event: String, resource: String) {
         switch outcome {
         case .stored(let record, let replaced, let changed):
             if let replaced { self.unindexPublication(event: event, resource: resource, entityTag: replaced) }
@@ -125,30 +156,27 @@ extension SIPEngine {
             self.unindexPublication(event: event, resource: resource, entityTag: tag)
             self.resourceStateChanged(event: event, resource: resource)
         }
-        self.storePublicationChange(change) { stored in
-            if let claimed { self.claimedEntityTags.remove(claimed.entityTag) }
-            switch (stored, outcome) {
-            case (.success, .stored(let record, _, _)):
-                self.schedulePublicationExpiry(record)
-                self.respond(entry, status: 200, headers: [
-                    (SIPHeaderName(.sipETag), record.entityTag), (SIPHeaderName(.expires), String(granted)),
-                ])
-                self.statistics.publications += 1
-                self.metrics.publications.increment()
-            case (.success, .removed):
-                self.respond(entry, status: 200, headers: [(SIPHeaderName(.expires), "0")])
-            case (.failure(let error), _):
-                self.logger.error("publication store failure", metadata: ["error": "\(error)"])
-                var stateChanged = true
-                if case .stored(let record, _, let changed) = outcome {
-                    self.unindexPublication(event: event, resource: resource, entityTag: record.entityTag)
-                    stateChanged = changed
-                }
-                if let previous { self.indexPublication(previous.record, document: previous.document) }
-                if stateChanged { self.resourceStateChanged(event: event, resource: resource) }
-                self.respond(entry, status: 500, reason: "Server Internal Error: store unavailable", headers: [(SIPHeaderName(.retryAfter), "5")])
+    }
+
+    /// Takes back a change the store refused. The publication it replaced returns only if it is
+    /// still live and nothing took its place meanwhile (its expiry timer may have run, the HTTP
+    /// API may have stored a newer one under the same tag); its expiry is armed again.
+    private func undoPublishOutcome(_ outcome: PublishOutcome, previous: IndexedPublication?, event: String, resource: String) {
+        var stateChanged = true
+        if case .stored(let record, _, let changed) = outcome {
+            self.unindexPublication(event: event, resource: resource, entityTag: record.entityTag)
+            stateChanged = changed
+        }
+        if let previous {
+            let key = Self.resourceKey(event, resource)
+            if previous.record.expiresAt > self.wallClock(), self.publicationIndex[key]?[previous.record.entityTag] == nil {
+                self.indexPublication(previous.record, document: previous.document)
+                self.schedulePublicationExpiry(previous.record)
+            } else {
+                stateChanged = true
             }
         }
+        if stateChanged { self.resourceStateChanged(event: event, resource: resource) }
     }
 
     /// Queues a publication change for the store; the changes of one event-loop tick (a read
