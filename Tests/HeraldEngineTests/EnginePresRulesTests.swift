@@ -54,6 +54,13 @@ import Testing
         #expect(self.lastState(harness)?.hasPrefix("pending") == true)
     }
 
+    /// Alice's PIDF with her RPID sphere (RFC 4480 §3.7).
+    static func sphere(_ value: String) -> String {
+        "<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" xmlns:dm=\"urn:ietf:params:xml:ns:pidf:data-model\" "
+            + "xmlns:rpid=\"urn:ietf:params:xml:ns:pidf:rpid\" entity=\"sip:alice@example.com\"><tuple id=\"t1\"><status><basic>open</basic>"
+            + "</status></tuple><dm:person id=\"p1\"><rpid:sphere>\(value)</rpid:sphere></dm:person></presence>"
+    }
+
     @Test func aSphereConditionFollowsThePresentitysPublishedSphere() async throws {
         let harness = EngineHarness(defaultPolicy: .confirm)
         let document = try Self.rules(Self.allowBob("<cr:sphere value=\"work\"/>"))
@@ -62,16 +69,11 @@ import Testing
         await harness.send(subscribeRequest())
         #expect(self.lastState(harness)?.hasPrefix("pending") == true)
         await harness.answer(try #require(harness.requests.last), status: 200)
-        func sphere(_ value: String) -> String {
-            "<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" xmlns:dm=\"urn:ietf:params:xml:ns:pidf:data-model\" "
-                + "xmlns:rpid=\"urn:ietf:params:xml:ns:pidf:rpid\" entity=\"sip:alice@example.com\"><tuple id=\"t1\"><status><basic>open</basic>"
-                + "</status></tuple><dm:person id=\"p1\"><rpid:sphere>\(value)</rpid:sphere></dm:person></presence>"
-        }
-        await harness.send(publishRequest(sphere("work"), branch: "z9hG4bKsp1"))
+        await harness.send(publishRequest(Self.sphere("work"), branch: "z9hG4bKsp1"))
         #expect(self.lastState(harness)?.hasPrefix("active") == true)
         await self.answerAll(harness)
         let etag = try #require(harness.sink.responses.last { $0.headers["SIP-ETag"] != nil }?.headers["SIP-ETag"])
-        await harness.send(publishRequest(sphere("home"), branch: "z9hG4bKsp2", etag: etag))
+        await harness.send(publishRequest(Self.sphere("home"), branch: "z9hG4bKsp2", etag: etag))
         #expect(self.lastState(harness)?.hasPrefix("pending") == true)
     }
 
@@ -82,19 +84,14 @@ import Testing
         await harness.settle()
         await harness.send(subscribeRequest())
         await harness.answer(try #require(harness.requests.last), status: 200)
-        func sphere(_ value: String) -> String {
-            "<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" xmlns:dm=\"urn:ietf:params:xml:ns:pidf:data-model\" "
-                + "xmlns:rpid=\"urn:ietf:params:xml:ns:pidf:rpid\" entity=\"sip:alice@example.com\"><tuple id=\"t1\"><status><basic>open</basic>"
-                + "</status></tuple><dm:person id=\"p1\"><rpid:sphere>\(value)</rpid:sphere></dm:person></presence>"
-        }
-        await harness.send(publishRequest(sphere("work"), branch: "z9hG4bKsp1"))
+        await harness.send(publishRequest(Self.sphere("work"), branch: "z9hG4bKsp1"))
         await self.answerAll(harness)
         let etag = try #require(harness.sink.responses.last { $0.headers["SIP-ETag"] != nil }?.headers["SIP-ETag"])
         let notifies = harness.requests.count
         // A sphere change re-authorizes watchers, which an undo could not take back: it waits
         // for the store, and a refused one changes nothing for them.
         await harness.store.setRefusesPublicationWrites(true)
-        await harness.send(publishRequest(sphere("home"), branch: "z9hG4bKsp2", etag: etag))
+        await harness.send(publishRequest(Self.sphere("home"), branch: "z9hG4bKsp2", etag: etag))
         #expect(harness.statuses.last == 500)
         #expect(harness.requests.count == notifies)
         #expect(self.lastState(harness)?.hasPrefix("active") == true)
