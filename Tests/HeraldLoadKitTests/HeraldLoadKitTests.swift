@@ -1,5 +1,6 @@
 import Foundation
 import HeraldLoadKit
+import SIPCore
 import Testing
 
 @Suite struct OpenLoopPacerTests {
@@ -90,5 +91,67 @@ import Testing
         #expect(value.contains("qop=auth, nc=00000001, cnonce=\"c1\""))
         #expect(value.contains(#"opaque="o1""#))
         #expect(credentials.authorization(challenges: ["Basic realm=x"], username: "u", method: "M", uri: "u", cnonce: "c") == nil)
+    }
+}
+
+@Suite struct RawAnswerTests {
+    static let notify = Array(
+        ("NOTIFY sip:w@127.0.0.1:5999 SIP/2.0\r\n"
+            + "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKn1;rport\r\n"
+            + "v: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKn0\r\n"
+            + "Max-Forwards: 70\r\n"
+            + "From: <sip:alice@example.com>;tag=srv\r\n"
+            + "To: \"Watcher\"\r\n <sip:w@example.com>;tag=w1\r\n"
+            + "i:  sub-3-4 \r\n"
+            + "CSeq: 7 NOTIFY\r\n"
+            + "Event: presence\r\nSubscription-State: active;expires=3600\r\n"
+            + "Content-Type: application/pidf+xml\r\nContent-Length: 12\r\n\r\n<note>ts-42</note>").utf8)
+
+    @Test func copiesTheHeadersAResponseNeedsFromTheBytes() throws {
+        let answer = try #require(RawAnswer.answering(Self.notify))
+        #expect(String(decoding: answer.method, as: UTF8.self) == "NOTIFY")
+        #expect(String(decoding: answer.callID, as: UTF8.self) == "sub-3-4")
+        #expect(String(decoding: Self.notify[answer.bodyStart...], as: UTF8.self) == "<note>ts-42</note>")
+        // The same answer the message-level API gives (RFC 3261 §8.2.6.2).
+        guard case .response(let response) = try SIPMessageParser.parse(answer.response),
+            case .request(let request) = try SIPMessageParser.parse(Self.notify)
+        else {
+            Issue.record("not a response to a request")
+            return
+        }
+        let expected = SIPResponse(answering: request, statusCode: 200, toTag: nil)
+        #expect(response.statusCode == 200)
+        #expect(try response.headers.listValues(SIPHeaderName(.via)) == expected.headers.listValues(SIPHeaderName(.via)))
+        #expect(response.callID == "sub-3-4")
+        #expect(try response.cseq().sequenceNumber == 7 && expected.cseq().method == .notify && response.cseq().method == .notify)
+        #expect(try response.from().tag == "srv")
+        #expect(try response.to().tag == "w1")
+        #expect(try response.to().displayName?.contains("Watcher") == true)
+        #expect(response.body.isEmpty)
+        let text = String(decoding: answer.response, as: UTF8.self)
+        #expect(text.hasSuffix("Content-Length: 0\r\n\r\n"))
+        #expect(!text.contains("Event:") && !text.contains("Max-Forwards"))
+    }
+
+    @Test func aToWithoutTagGetsOne() throws {
+        let request = Array(
+            "OPTIONS sip:w@h SIP/2.0\nVia: SIP/2.0/UDP h;branch=z9hG4bKx\nFrom: <sip:a@h>;tag=1\nTo: <sip:w@h>\nCall-ID: c\nCSeq: 1 OPTIONS\n\n".utf8)
+        let answer = try #require(RawAnswer.answering(request, status: 486, reason: "Busy Here", toTag: "t9"))
+        guard case .response(let response) = try SIPMessageParser.parse(answer.response) else {
+            Issue.record("not a response")
+            return
+        }
+        #expect(response.statusCode == 486)
+        #expect(try response.to().tag == "t9")
+    }
+
+    @Test func refusesWhatItCannotAnswer() {
+        let response = Array("SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKx\r\nCSeq: 1 NOTIFY\r\n\r\n".utf8)
+        #expect(RawAnswer.answering(response) == nil)
+        let withoutCSeq = String(decoding: Self.notify, as: UTF8.self).replacingOccurrences(of: "CSeq: 7 NOTIFY\r\n", with: "")
+        #expect(RawAnswer.answering(Array(withoutCSeq.utf8)) == nil)
+        // A header section cut short (no empty line) is not answered.
+        #expect(RawAnswer.answering(Array(Self.notify.prefix(200))) == nil)
+        #expect(RawAnswer.answering(Array("garbage".utf8)) == nil)
     }
 }
