@@ -16,6 +16,44 @@ public actor InMemoryHeraldStore: HeraldStore {
         self.refusesPublicationWrites = refuses
     }
 
+    /// While held, batches of publication changes (a PUBLISH's write) wait, as behind a slow
+    /// disk, until `releasePublicationWrites()`: how tests show what happens meanwhile (an
+    /// expiry, another change). Single saves and removals (an expiry's) are not held.
+    private var publicationWritesHeld = false
+    private var heldPublicationWrites: [CheckedContinuation<Void, Never>] = []
+
+    public func holdPublicationWrites() {
+        self.publicationWritesHeld = true
+    }
+
+    public func releasePublicationWrites() {
+        self.publicationWritesHeld = false
+        let waiting = self.heldPublicationWrites
+        self.heldPublicationWrites.removeAll()
+        for write in waiting { write.resume() }
+    }
+
+    public var heldPublicationWriteCount: Int { self.heldPublicationWrites.count }
+
+    public func applyPublicationChanges(_ changes: [PublicationChange]) async -> [Result<Void, any Error>] {
+        if self.publicationWritesHeld {
+            await withCheckedContinuation { self.heldPublicationWrites.append($0) }
+        }
+        var results: [Result<Void, any Error>] = []
+        for change in changes {
+            do {
+                switch change {
+                case .save(let record, let replacing): try self.savePublication(record, replacing: replacing)
+                case .remove(let tag): _ = try self.removePublication(entityTag: tag)
+                }
+                results.append(.success(()))
+            } catch {
+                results.append(.failure(error))
+            }
+        }
+        return results
+    }
+
     private static func key(_ username: String, _ domain: String) -> String { username + "@" + domain.lowercased() }
 
     public func addUser(_ user: UserRecord) throws {

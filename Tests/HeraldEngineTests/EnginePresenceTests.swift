@@ -1,4 +1,4 @@
-import HeraldEngine
+@testable import HeraldEngine
 import HeraldStore
 import NIOCore
 import SIPCore
@@ -167,6 +167,49 @@ func publishedOpenToOneWatcherThenStoreRefuses(_ harness: EngineHarness) async t
         await harness.send(publishRequest("", branch: "z9hG4bKp3", etag: etag, expires: 0))
         #expect(harness.statuses.last == 200)
         #expect(await harness.store.allPublications().isEmpty)
+    }
+
+    @Test func aRefusedChangeDoesNotBringBackAPublicationThatExpiredWhileItWasPending() async throws {
+        let harness = EngineHarness()
+        await harness.send(subscribeRequest(expires: 3600))
+        await harness.answer(harness.requests[0], status: 200)
+        await harness.send(publishRequest(pidf("t1", "open"), branch: "z9hG4bKp1", expires: 60))
+        let etag = try #require(harness.sink.responses.last?.headers["SIP-ETag"])
+        await harness.answer(harness.requests.last!, status: 200)
+        // A modify whose write is slow: the watcher hears of it at once, the publisher waits.
+        await harness.store.holdPublicationWrites()
+        await harness.advance(by: .seconds(30))
+        await harness.send(publishRequest(pidf("t1", "closed"), branch: "z9hG4bKp2", etag: etag, expires: 60))
+        #expect(await harness.store.heldPublicationWriteCount == 1)
+        #expect(harness.statuses.last == 200)  // the SUBSCRIBE's: nothing answered the PUBLISH yet
+        #expect(String(decoding: harness.requests.last!.body, as: UTF8.self).contains("<basic>closed</basic>"))
+        await harness.answer(harness.requests.last!, status: 200)
+        // The replaced publication's own expiry passes meanwhile (it is still in the store).
+        await harness.advance(by: .seconds(31))
+        #expect(await harness.store.allPublications().isEmpty)
+        let afterExpiry = try #require(harness.requests.last)
+        #expect(try afterExpiry.cseq().sequenceNumber == 4)
+        await harness.answer(afterExpiry, status: 200)
+        // Then the store refuses the modify: it is undone, and the expired publication stays gone.
+        await harness.store.setRefusesPublicationWrites(true)
+        await harness.store.releasePublicationWrites()
+        await harness.settle()
+        #expect(harness.statuses.last == 500)
+        let told = try #require(harness.requests.last)
+        await harness.answer(told, status: 200)
+        let final = try #require(harness.requests.last)
+        let body = String(decoding: final.body, as: UTF8.self)
+        #expect(!body.contains("t1"), "the watcher still sees a publication that has expired: \(body)")
+        // Nor does the engine keep it: its expiry has passed, so no timer would ever remove it.
+        let indexed = try await harness.loop.submit { harness.engine.publicationIndex.values.reduce(0) { $0 + $1.count } }.get()
+        #expect(indexed == 0)
+        await harness.store.setRefusesPublicationWrites(false)
+        await harness.send(publishRequest("", branch: "z9hG4bKp3", etag: etag))
+        #expect(harness.statuses.last == 412)
+        // Nothing left to expire later either.
+        let sent = harness.sink.sent.count
+        await harness.advance(by: .seconds(120))
+        #expect(harness.sink.sent.count == sent)
     }
 
     @Test func expiredPublicationLeavesTheComposition() async throws {
