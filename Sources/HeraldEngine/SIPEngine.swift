@@ -571,7 +571,7 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
 
 
     /// A random token for tags, branches and entity-tags (RFC 3261 §19.3 asks for at least 32
-    /// random bits): 64 bits from a generator seeded from the system CSPRNG, in base 36, so a
+    /// random bits): 64 bits from a generator seeded from the system CSPRNG, in base 32, so a
     /// tag costs no system call.
     static func makeTag() -> String {
         let value = TagGenerator.shared.withLockedValue { $0.next() }

@@ -10,7 +10,8 @@ public struct RawAnswer: Sendable {
     public var method: ArraySlice<UInt8>
     /// The request's Call-ID, without surrounding whitespace.
     public var callID: ArraySlice<UInt8>
-    /// Where the request's body starts in its bytes (its end when there is no body).
+    /// Where the request's body starts in its bytes (its end when there is no body); the body
+    /// runs to the end of the datagram (Content-Length is not read).
     public var bodyStart: Int
 
     /// The answer with `status` and `reason` to the request in `request`, or nil when the bytes
@@ -95,15 +96,50 @@ public struct RawAnswer: Sendable {
         return (content, newline + 1)
     }
 
-    private static func containsTag(_ line: ArraySlice<UInt8>) -> Bool {
-        let pattern = Array(";tag=".utf8)
-        guard line.count >= pattern.count else { return false }
-        var index = line.startIndex
-        while index + pattern.count <= line.endIndex {
-            if zip(line[index..<index + pattern.count], pattern).allSatisfy({ $0 | 0x20 == $1 }) { return true }
+    /// Whether the To header `field` (name and value) carries a `tag` parameter: a header
+    /// parameter after the name-addr's `>` (or, without brackets, after the URI, which then has
+    /// no parameters of its own, RFC 3261 §20), not text inside a quoted display name or a URI.
+    static func containsTag(_ field: ArraySlice<UInt8>) -> Bool {
+        guard let colon = field.firstIndex(of: UInt8(ascii: ":")) else { return false }
+        var index = colon + 1
+        var quoted = false
+        var parametersStart: Int?
+        var sawBracket = false
+        while index < field.endIndex {
+            let byte = field[index]
+            if quoted {
+                if byte == UInt8(ascii: "\\") {
+                    index += 1
+                } else if byte == UInt8(ascii: "\"") {
+                    quoted = false
+                }
+            } else if byte == UInt8(ascii: "\"") {
+                quoted = true
+            } else if byte == UInt8(ascii: "<") {
+                sawBracket = true
+            } else if byte == UInt8(ascii: ">") {
+                parametersStart = index + 1
+                break
+            } else if byte == UInt8(ascii: ";"), !sawBracket {
+                parametersStart = index
+                break
+            }
             index += 1
         }
+        guard let parametersStart else { return false }
+        // `;` name [ `=` value ], with linear whitespace allowed around both (§25.1 SEMI, EQUAL).
+        for parameter in field[parametersStart...].split(separator: UInt8(ascii: ";")) {
+            var start = parameter.startIndex
+            var end = parameter.firstIndex(of: UInt8(ascii: "=")) ?? parameter.endIndex
+            while start < end, Self.isWhitespace(parameter[start]) { start += 1 }
+            while end > start, Self.isWhitespace(parameter[end - 1]) { end -= 1 }
+            if end - start == 3, zip(parameter[start..<end], "tag".utf8).allSatisfy({ $0 | 0x20 == $1 }) { return true }
+        }
         return false
+    }
+
+    private static func isWhitespace(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") || byte == 13 || byte == 10
     }
 
     private static func trimmed(_ bytes: [UInt8], _ start: Int, _ end: Int) -> Range<Int> {

@@ -43,7 +43,7 @@ final class FanoutScenario: @unchecked Sendable {
 
     static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 
-    func bind(_ group: any EventLoopGroup) async throws {
+    func bind() async throws {
         for isWatcher in [true, false] {
             // The channel lives on `loop`, so its reads arrive where the scenario's state is.
             let channel = try await DatagramBootstrap(group: self.loop)
@@ -224,8 +224,10 @@ final class FanoutScenario: @unchecked Sendable {
             return
         }
         self.notifies += 1
-        if let sent = Self.timestamp(in: bytes, from: answer.bodyStart) {
-            self.latencies.record(microseconds: Int64(Self.now() &- sent) / 1000)
+        let now = Self.now()
+        // A marker the server mangled could name a time still to come: not a latency.
+        if let sent = Self.timestamp(in: bytes, from: answer.bodyStart), sent <= now {
+            self.latencies.record(microseconds: Int64(clamping: (now - sent) / 1000))
         }
     }
 
@@ -258,6 +260,14 @@ final class FanoutScenario: @unchecked Sendable {
         }
         guard let message = try? SIPMessageParser.parse(bytes) else { return }
         switch message {
+        case .request(let request) where request.method == .notify:
+            // A NOTIFY the byte-level answer refused (say, a missing header that the parser
+            // tolerates): still answered, so the server does not retransmit it.
+            let response = SIPResponse(answering: request, statusCode: 200, toTag: nil)
+            self.watcherChannel?.write(
+                AddressedEnvelope(remoteAddress: address, data: ByteBuffer(bytes: SIPSerializer.serialize(response))), promise: nil)
+            self.answersQueued = true
+            if let callID = request.callID, !self.measuring { self.firstNotifies.insert(callID) }
         case .response(let response):
             guard let callID = response.callID else { return }
             if callID.hasPrefix("sub-"), (try? response.cseq())?.sequenceNumber == 2 {

@@ -174,7 +174,7 @@ struct Fanout: AsyncParsableCommand {
                 target: try SocketAddress(ipAddress: host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")), port: port),
                 domain: self.domain, presentities: self.presentities, watchers: self.watchers, rate: self.rate, duration: self.duration),
             loop: loop)
-        try await scenario.bind(group)
+        try await scenario.bind()
         let memoryBefore = self.serverPID.flatMap(residentKiB)
         let total = self.presentities * self.watchers
         // Subscribe in paced batches so the socket buffers never overflow.

@@ -1,5 +1,5 @@
 import Foundation
-import HeraldLoadKit
+@testable import HeraldLoadKit
 import SIPCore
 import Testing
 
@@ -105,7 +105,7 @@ import Testing
             + "i:  sub-3-4 \r\n"
             + "CSeq: 7 NOTIFY\r\n"
             + "Event: presence\r\nSubscription-State: active;expires=3600\r\n"
-            + "Content-Type: application/pidf+xml\r\nContent-Length: 12\r\n\r\n<note>ts-42</note>").utf8)
+            + "Content-Type: application/pidf+xml\r\nContent-Length: 18\r\n\r\n<note>ts-42</note>").utf8)
 
     @Test func copiesTheHeadersAResponseNeedsFromTheBytes() throws {
         let answer = try #require(RawAnswer.answering(Self.notify))
@@ -143,6 +143,32 @@ import Testing
         }
         #expect(response.statusCode == 486)
         #expect(try response.to().tag == "t9")
+    }
+
+    @Test func findsTheToTagOnlyAmongTheHeaderParameters() {
+        func field(_ text: String) -> ArraySlice<UInt8> { ArraySlice(Array(text.utf8)) }
+        #expect(RawAnswer.containsTag(field("To: <sip:w@h>;tag=1")))
+        #expect(RawAnswer.containsTag(field("t: sip:w@h ; TAG = 1")))
+        #expect(RawAnswer.containsTag(field("To: \"x\" <sip:w@h>;foo=bar;tag=1")))
+        // Not a tag: inside a quoted display name, inside the URI, or another parameter.
+        #expect(!RawAnswer.containsTag(field("To: \"a;tag=b\" <sip:w@h>")))
+        #expect(!RawAnswer.containsTag(field("To: \"a\\\";tag=b\" <sip:w@h>")))
+        #expect(!RawAnswer.containsTag(field("To: <sip:w@h;tag=x>")))
+        #expect(!RawAnswer.containsTag(field("To: <sip:w@h>;tags=1;xtag=2")))
+        #expect(!RawAnswer.containsTag(field("To: sip:w@h")))
+    }
+
+    @Test func headersAreMatchedByTheirWholeName() throws {
+        // `Toad` is not To, `Call-Info` is not Call-ID: a request with only those lacks both.
+        let request = Array(
+            "NOTIFY sip:w@h SIP/2.0\r\nv: SIP/2.0/UDP h;branch=z9hG4bKx\r\nf: <sip:a@h>;tag=1\r\nToad: <sip:w@h>\r\nCall-Info: <http://h>\r\nCSeq: 1 NOTIFY\r\n\r\n".utf8)
+        #expect(RawAnswer.answering(request) == nil)
+        let fixed = String(decoding: request, as: UTF8.self).replacingOccurrences(of: "Toad:", with: "t:")
+            .replacingOccurrences(of: "Call-Info: <http://h>", with: "i: c1")
+        let answer = try #require(RawAnswer.answering(Array(fixed.utf8)))
+        let text = String(decoding: answer.response, as: UTF8.self)
+        #expect(text.contains("t: <sip:w@h>;tag=load\r\n"))
+        #expect(!text.contains("Toad") && !text.contains("Call-Info"))
     }
 
     @Test func refusesWhatItCannotAnswer() {
