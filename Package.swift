@@ -153,6 +153,15 @@ let package = Package(
         ),
         .testTarget(name: "SIPCoreTests", dependencies: ["SIPCore", "SIPTesting"], swiftSettings: strict),
         .testTarget(name: "PresenceDocumentsTests", dependencies: ["PresenceDocuments"], swiftSettings: strict),
+        .testTarget(
+            name: "HeraldServerTests",
+            dependencies: [
+                "HeraldServer", "HeraldStore", "SIPTransport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(name: "HeraldLoadKitTests", dependencies: ["HeraldLoadKit", "SIPCore"], swiftSettings: strict),
         .testTarget(name: "XCAPTests", dependencies: ["XCAP", "PresenceDocuments"], swiftSettings: strict),
         .testTarget(name: "SIPProtocolTests", dependencies: ["SIPProtocol", "SIPTesting"], swiftSettings: strict),

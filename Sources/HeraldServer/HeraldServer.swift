@@ -80,7 +80,28 @@ public final class HeraldServer: Service, Sendable {
         return secret
     }
 
-    public var isHealthy: Bool { self.healthy.withLockedValue { $0 } }
+    /// Listeners up (until shutdown begins) and the store answering a trivial read within
+    /// `storeTimeout`: a wedged or closed store makes `GET /healthz` answer 503.
+    public func isHealthy(storeTimeout: Duration = .seconds(2)) async -> Bool {
+        guard self.healthy.withLockedValue({ $0 }) else { return false }
+        let store = self.store
+        // Whichever ends first answers; a store call that never returns is left behind rather
+        // than awaited (a task group would wait for it).
+        return await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            let pending = NIOLockedValueBox<CheckedContinuation<Bool, Never>?>(continuation)
+            let finish: @Sendable (Bool) -> Void = { healthy in
+                pending.withLockedValue { waiting in
+                    waiting?.resume(returning: healthy)
+                    waiting = nil
+                }
+            }
+            Task { finish((try? await store.checkHealth()) != nil) }
+            Task {
+                try? await Task.sleep(for: storeTimeout)
+                finish(false)
+            }
+        }
+    }
 
     /// Logged once every listener, SIP and HTTP, accepts: the line operators and the test
     /// harness wait for.
@@ -161,7 +182,7 @@ public enum HeraldRunner {
             authentication: HTTPAuthentication(
                 store: store, domains: configuration.domains, trustedHosts: Set(configuration.trustedHosts.map { $0.lowercased() }),
                 identityProxies: Set(configuration.identityProxies.map { $0.lowercased() }), authMode: configuration.authMode),
-            xcapRoot: configuration.xcapRoot, isHealthy: { server.isHealthy },
+            xcapRoot: configuration.xcapRoot, isHealthy: { await server.isHealthy() },
             metrics: { await metrics.render(engine: server.engine, transports: server.transports, store: store) },
             onListening: { address in server.announceReady(httpAddress: address) })
         let services = ServiceGroup(

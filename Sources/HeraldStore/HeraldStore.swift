@@ -28,5 +28,7 @@ public protocol BindingStore: Sendable {
 /// Everything Herald keeps. Protocol code talks to this, never to a database driver, so the
 /// embedded SQLite store and a PostgreSQL store are interchangeable.
 public protocol HeraldStore: UserStore, BindingStore, PublicationStore, SubscriptionStore, XCAPDocumentStore {
+    /// Throws unless the store answers a trivial read: what `GET /healthz` asks of it.
+    func checkHealth() async throws
     func close() async throws
 }

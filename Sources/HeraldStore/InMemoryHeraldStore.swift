@@ -12,6 +12,25 @@ public actor InMemoryHeraldStore: HeraldStore {
 
     public init() {}
 
+    /// Always answers while the process runs; a test can make it fail.
+    private var failsHealthCheck = false
+
+    public func setFailsHealthCheck(_ fails: Bool) {
+        self.failsHealthCheck = fails
+    }
+
+    /// How long the health check takes to answer: a store that is stuck, for tests.
+    private var healthCheckDelay: Duration = .zero
+
+    public func setHealthCheckDelay(_ delay: Duration) {
+        self.healthCheckDelay = delay
+    }
+
+    public func checkHealth() async throws {
+        if self.healthCheckDelay > .zero { try await Task.sleep(for: self.healthCheckDelay) }
+        if self.failsHealthCheck { throw StoreError.unavailable("health check failed") }
+    }
+
     public func setRefusesPublicationWrites(_ refuses: Bool) {
         self.refusesPublicationWrites = refuses
     }

@@ -243,6 +243,11 @@ public actor SQLiteHeraldStore: HeraldStore {
             receivedFrom: row.column("received_from")?.string)
     }
 
+    /// One `SELECT 1` through the gate: the connection is open and its thread answers.
+    public func checkHealth() async throws {
+        _ = try await self.read { try await self.connection.query("SELECT 1") }
+    }
+
     public func close() async throws {
         // Writes already handed over are decided first, then the gate is taken after any read.
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in

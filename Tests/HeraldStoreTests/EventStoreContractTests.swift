@@ -23,6 +23,13 @@ func subscriptionRecord(_ id: String, cseq: UInt32 = 100) -> SubscriptionRecord 
 }
 
 @Suite struct EventStoreContractTests {
+    @Test func theSQLiteStoreIsHealthyUntilClosed() async throws {
+        let store = try await SQLiteHeraldStore.open(dataDirectory: temporaryDirectory(), logger: Logger(label: "test"))
+        try await store.checkHealth()
+        try await store.close()
+        await #expect(throws: (any Error).self) { try await store.checkHealth() }
+    }
+
     @Test(arguments: Backend.allCases)
     func publicationsAreReplacedByNewEntityTagsAndExpire(_ backend: Backend) async throws {
         let store = try await backend.open(directory: temporaryDirectory())
