@@ -36,6 +36,26 @@ import Testing
         #expect(throws: XMLError.self) { try XMLDocumentParser.parse(external) }
     }
 
+    @Test func onlyUTF8IsParsedSoNoDTDHidesInAnotherEncoding() throws {
+        let billionLaughs = "<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\"><!ENTITY lol2 \"&lol;&lol;\">]><lolz>&lol2;</lolz>"
+        // UTF-16 with and without its byte-order mark: the ASCII scan for DOCTYPE sees NULs between the letters.
+        let units = Array(billionLaughs.utf16)
+        let littleEndian: [UInt8] = [0xFF, 0xFE] + units.flatMap { (unit: UInt16) -> [UInt8] in [UInt8(unit & 0xFF), UInt8(unit >> 8)] }
+        let bigEndian: [UInt8] = units.flatMap { (unit: UInt16) -> [UInt8] in [UInt8(unit >> 8), UInt8(unit & 0xFF)] }
+        for bytes in [littleEndian, bigEndian] {
+            #expect(throws: XMLError(.notUTF8, "XML document is not UTF-8 (it contains NUL bytes)")) { try XMLDocumentParser.parse(bytes) }
+        }
+        // UTF-7 spells `<` as `+ADw-`; EBCDIC is not UTF-8 at all.
+        let utf7 = "<?xml version=\"1.0\" encoding=\"UTF-7\"?>+ADw-!DOCTYPE x+AD4-<x/>"
+        #expect(throws: XMLError(.notUTF8, "XML document declares encoding 'UTF-7'; only UTF-8 is accepted")) { try XMLDocumentParser.parse(utf7) }
+        #expect(throws: XMLError.self) { try XMLDocumentParser.parse("<?xml version='1.0' encoding = 'ISO-8859-1'?><x/>") }
+        let ebcdic: [UInt8] = [0x4C, 0x6F, 0xA7, 0x94, 0x93, 0x40, 0xA5, 0x85, 0x99, 0xA2, 0x89, 0x96, 0x95, 0x6F, 0x6E]
+        #expect(throws: XMLError(.notUTF8, "XML document is not valid UTF-8")) { try XMLDocumentParser.parse(ebcdic) }
+        // UTF-8, declared or not, with or without its byte-order mark, is parsed.
+        #expect(try XMLDocumentParser.parse("<?xml version=\"1.0\" encoding=\"UTF-8\"?><x/>").name.local == "x")
+        #expect(try XMLDocumentParser.parse([0xEF, 0xBB, 0xBF] + Array("<?xml version='1.0' encoding='utf8'?><x>é</x>".utf8)).name.local == "x")
+    }
+
     @Test func limitsAreEnforced() {
         let deep = String(repeating: "<a>", count: 40) + String(repeating: "</a>", count: 40)
         #expect(throws: XMLError.self) { try XMLDocumentParser.parse(deep, limits: XMLLimits(maxDepth: 32)) }

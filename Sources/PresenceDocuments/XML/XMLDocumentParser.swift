@@ -17,7 +17,7 @@ public struct XMLLimits: Sendable, Equatable {
 }
 
 public struct XMLError: Error, Sendable, Equatable, CustomStringConvertible {
-    public enum Code: Sendable, Equatable { case notWellFormed, doctypeForbidden, tooLarge, tooDeep, tooManyElements }
+    public enum Code: Sendable, Equatable { case notWellFormed, doctypeForbidden, notUTF8, tooLarge, tooDeep, tooManyElements }
     public var code: Code
     public var reason: String
     public init(_ code: Code, _ reason: String) {
@@ -35,6 +35,7 @@ public enum XMLDocumentParser {
         guard bytes.count <= limits.maxBytes else {
             throw XMLError(.tooLarge, "XML document larger than \(limits.maxBytes) bytes")
         }
+        if let problem = Self.encodingProblem(bytes) { throw XMLError(.notUTF8, problem) }
         if Self.containsDeclaration(bytes) {
             throw XMLError(.doctypeForbidden, "XML document with a DOCTYPE or ENTITY declaration is not accepted")
         }
@@ -64,6 +65,34 @@ public enum XMLDocumentParser {
     static func describe(_ error: any Error, parser: XMLParser) -> String {
         let nsError = error as NSError
         return "line \(parser.lineNumber), column \(parser.columnNumber) (code \(nsError.code))"
+    }
+
+    /// Only UTF-8 documents are parsed, so that the DTD scan below reads the bytes as the parser
+    /// will: a UTF-16 body (markup interleaved with NUL bytes), an EBCDIC one or one that declares
+    /// another encoding would carry a DOCTYPE the scan cannot see, which libxml2 would then
+    /// decode and process. (XCAP bodies must be UTF-8 anyway, RFC 4825 §8.2.2.)
+    static func encodingProblem(_ bytes: [UInt8]) -> String? {
+        if bytes.contains(0) { return "XML document is not UTF-8 (it contains NUL bytes)" }
+        guard String(validating: bytes, as: UTF8.self) != nil else { return "XML document is not valid UTF-8" }
+        var start = 0
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { start = 3 }
+        let prefix = Array("<?xml".utf8)
+        guard bytes.count >= start + prefix.count + 1, Array(bytes[start..<start + prefix.count]) == prefix,
+            [0x20, 0x09, 0x0D, 0x0A, UInt8(ascii: "?")].contains(bytes[start + prefix.count])
+        else { return nil }
+        // The XML declaration: `encoding` if present must name UTF-8 (XML 1.0 §4.3.3).
+        let window = bytes[start..<min(bytes.count, start + 512)]
+        guard let close = window.firstRange(of: Array("?>".utf8)) else { return nil }  // the parser reports it
+        let declaration = String(decoding: window[window.startIndex..<close.lowerBound], as: UTF8.self)
+        guard let name = declaration.range(of: "encoding") else { return nil }
+        var rest = declaration[name.upperBound...].drop { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }
+        guard rest.first == "=" else { return nil }
+        rest = rest.dropFirst().drop { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }
+        guard let quote = rest.first, quote == "\"" || quote == "'" else { return nil }
+        rest = rest.dropFirst()
+        let encoding = rest.prefix { $0 != quote }
+        let lowered = encoding.lowercased()
+        return lowered == "utf-8" || lowered == "utf8" ? nil : "XML document declares encoding '\(encoding)'; only UTF-8 is accepted"
     }
 
     /// `<!DOCTYPE` or `<!ENTITY` anywhere, in any case: DTDs are how entity expansion attacks start.

@@ -110,6 +110,7 @@ public enum XCAPBodyParser {
     static func operationError(for error: XMLError) -> XCAPOperationError {
         switch error.code {
         case .notWellFormed, .doctypeForbidden: .conflict(.notWellFormed(phrase: error.reason))
+        case .notUTF8: .conflict(.notUTF8(phrase: error.reason))
         case .tooLarge: .payloadTooLarge(reason: error.reason)
         case .tooDeep, .tooManyElements: .conflict(.constraintFailure(phrase: error.reason))
         }
