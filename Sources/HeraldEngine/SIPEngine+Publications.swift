@@ -15,9 +15,10 @@ extension SIPEngine {
             self.respond(entry, status: 489, headers: [(SIPHeaderName(.allowEvents), "presence, message-summary")])
             return
         }
-        if self.configuration.authMode == .digest, entry.essentials.from.uri.addressOfRecord != uri.addressOfRecord {
-            // RFC 3903 §6 step 2: only the presentity herself publishes her state (voicemail
-            // systems feed message summaries through the HTTP API).
+        if self.configuration.authMode == .digest, entry.essentials.from.uri.addressOfRecord != uri.addressOfRecord, !self.isTrusted(entry) {
+            // RFC 3903 §6 step 2: only the presentity herself publishes her state, or a host the
+            // operator trusts on her behalf: a voicemail system PUBLISHing a mailbox's message
+            // summary (RFC 3842), which it can also post to the HTTP API.
             self.respond(entry, status: 403, reason: "Forbidden: \(entry.essentials.from.uri.addressOfRecord) may not publish for \(uri.addressOfRecord)")
             return
         }

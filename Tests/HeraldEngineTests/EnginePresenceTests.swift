@@ -312,3 +312,26 @@ func publishedOpenToOneWatcherThenStoreRefuses(_ harness: EngineHarness) async t
         #expect(after.statuses.last == 200)
     }
 }
+
+@Suite struct EngineMessageSummaryPublishTests {
+    static let summary = "Messages-Waiting: yes\r\nMessage-Account: sip:alice@example.com\r\nVoice-Message: 2/8 (0/2)\r\n"
+
+    static func voicemailPublish(branch: String) -> String {
+        request(
+            "PUBLISH", "sip:alice@example.com", branch: branch, callID: "vm-\(branch)",
+            extra: ["Event: message-summary", "Expires: 3600", "Content-Type: application/simple-message-summary"], body: summary
+        )
+        .replacingOccurrences(of: "From: <sip:alice@example.com>", with: "From: <sip:voicemail@example.com>")
+        .replacingOccurrences(of: "To: <sip:bob@example.com>", with: "To: <sip:alice@example.com>")
+    }
+
+    @Test func aTrustedVoicemailSystemPublishesAMailboxSummaryUnderDigest() async throws {
+        // The voicemail system at 192.0.2.10 is trusted: not challenged, and may publish for alice.
+        let harness = EngineHarness(authMode: .digest, trustedHosts: ["192.0.2.10"])
+        await harness.send(Self.voicemailPublish(branch: "z9hG4bKvm1"))
+        #expect(harness.statuses == [200])
+        #expect(harness.sink.responses.last?.headers["SIP-ETag"] != nil)
+        #expect(await harness.store.allPublications().map(\.event) == ["message-summary"])
+        // (An authenticated user publishing for someone else is refused: EngineRegistrarTests.)
+    }
+}
