@@ -37,6 +37,12 @@ extension SIPEngine {
                     record: compact, machine: machine, package: package, destination: destination,
                     localCSeq: record.localCSeqReserved + 1)
                 entry.needsFullState = true
+                if package.kind == .watcherInfo || package.kind == .registration {
+                    // RFC 3858 §4 / RFC 3680 §5.2: a subscriber ignores a document whose version
+                    // is not above the last it saw. Versions are not stored, but each went out in
+                    // its own NOTIFY, so every one sent is below the reserved CSeq.
+                    entry.watcherInfoVersion = Int(clamping: record.localCSeqReserved)
+                }
                 if isWatcherOfRules {
                     // What the rules show this watcher is derived again from the rules loaded above.
                     let host = (try? SIPURI(parsing: record.watcher))?.hostKey ?? ""

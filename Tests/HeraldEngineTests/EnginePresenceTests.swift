@@ -282,6 +282,35 @@ func publishedOpenToOneWatcherThenStoreRefuses(_ harness: EngineHarness) async t
         #expect(try notify.cseq().sequenceNumber > lastCSeq)
         #expect(String(decoding: notify.body, as: UTF8.self).contains("t2"))
     }
+    @Test func watcherInfoVersionsKeepRisingAcrossARestart() async throws {
+        func version(_ notify: SIPRequest) -> Int? {
+            let text = String(decoding: notify.body, as: UTF8.self)
+            guard let root = text.range(of: "<watcherinfo "), let range = text[root.upperBound...].range(of: "version=\"") else { return nil }
+            return Int(text[range.upperBound...].prefix { $0.isNumber })
+        }
+        let store = InMemoryHeraldStore()
+        let before = EngineHarness(defaultPolicy: .confirm, store: store)
+        await before.send(subscribeRequest(from: "alice", event: "presence.winfo", expires: 3600, branch: "z9hG4bKw1", callID: "winfo-1"))
+        await before.answer(before.requests.last!, status: 200)
+        await before.send(subscribeRequest(expires: 3600, branch: "z9hG4bKsub1", callID: "sub-1"))
+        for request in before.requests.dropFirst() { await before.answer(request, status: 200) }
+        let winfoBefore = before.requests.filter { $0.headers["Event"] == "presence.winfo" }
+        let lastVersion = try #require(winfoBefore.compactMap(version).max())
+        try await Task.sleep(for: .milliseconds(50))
+
+        let after = EngineHarness(defaultPolicy: .confirm, store: store)
+        _ = try await after.loop.flatSubmit { after.engine.restore() }.get()
+        // A new watcher after the restart: the owner's winfo document must carry a higher version.
+        await after.send(subscribeRequest(from: "carol", expires: 3600, branch: "z9hG4bKsub2", callID: "sub-2"))
+        for request in after.requests { await after.answer(request, status: 200) }
+        let winfoAfter = after.requests.filter { $0.headers["Event"] == "presence.winfo" }
+        #expect(!winfoAfter.isEmpty)
+        for notify in winfoAfter {
+            let next = try #require(version(notify))
+            #expect(next > lastVersion, "winfo version \(next) after the restart, \(lastVersion) before it")
+        }
+    }
+
     @Test func inDialogSubscribeMustMatchTheWholeDialog() async throws {
         let harness = EngineHarness()
         await harness.send(subscribeRequest(expires: 600))
