@@ -26,7 +26,20 @@ final class FanoutScenario: @unchecked Sendable {
     var subscribed = 0
     var firstNotifies = Set<String>()
     var entityTags: [Int: String] = [:]
-    var inFlightPublish: [String: (presentity: Int, sent: UInt64)] = [:]
+    /// PUBLISHes awaiting their final response, by Call-ID: resent over UDP on RFC 3261's
+    /// Timer E schedule and given up at Timer F (a lost one would otherwise hold its
+    /// presentity, and every later PUBLISH for it would be skipped).
+    struct InFlightPublish {
+        var presentity: Int
+        var sent: UInt64
+        var text: String
+        var attempts = 0
+        var nextResend: UInt64?
+    }
+    var inFlightPublish: [String: InFlightPublish] = [:]
+    let retransmission = RetransmissionSchedule(reliable: false)
+    var retransmissions = 0
+    var timeouts = 0
     var latencies = LatencyHistogram()
     var notifies = 0
     var publishSent = 0
@@ -176,7 +189,8 @@ final class FanoutScenario: @unchecked Sendable {
             + "Event: presence\r\nExpires: 3600\r\nContent-Type: application/pidf+xml\r\n"
         if let tag = self.entityTags[presentity] { text += "SIP-If-Match: \(tag)\r\n" }
         text += "Content-Length: \(body.utf8.count)\r\n\r\n\(body)"
-        self.inFlightPublish[callID] = (presentity, sent)
+        self.inFlightPublish[callID] = InFlightPublish(
+            presentity: presentity, sent: sent, text: text, nextResend: self.retransmission.retransmitAt(sentAt: sent, attempt: 1))
         self.publishing.insert(presentity)
         self.publishSent += 1
         self.send(text, on: self.publisherChannel)
@@ -207,9 +221,31 @@ final class FanoutScenario: @unchecked Sendable {
                 }
             }
         }
+        self.loop.scheduleRepeatedTask(initialDelay: .milliseconds(10), delay: .milliseconds(10)) { [self] task in
+            let now = Self.now()
+            self.checkPublishTimers(now: now)
+            if now >= end && self.inFlightPublish.isEmpty { task.cancel() }
+        }
     }
 
     var publishing: Set<Int> = []
+
+    /// Resends unanswered PUBLISHes that are due and gives up on those past Timer F.
+    func checkPublishTimers(now: UInt64) {
+        for (callID, var publish) in self.inFlightPublish {
+            if now >= self.retransmission.timeoutAt(sentAt: publish.sent) {
+                self.inFlightPublish[callID] = nil
+                self.publishing.remove(publish.presentity)
+                self.timeouts += 1
+            } else if let due = publish.nextResend, now >= due {
+                publish.attempts += 1
+                publish.nextResend = self.retransmission.retransmitAt(sentAt: publish.sent, attempt: publish.attempts + 1)
+                self.inFlightPublish[callID] = publish
+                self.retransmissions += 1
+                self.send(publish.text, on: self.publisherChannel)
+            }
+        }
+    }
 
     /// A NOTIFY: answered with a 200 copied from its bytes, and its latency taken from the
     /// PUBLISH's send time that herald-load put in the PIDF (`ts-<nanoseconds>`).

@@ -211,9 +211,18 @@ struct Fanout: AsyncParsableCommand {
                 "publish_ok_per_s": Double(scenario.publishOK) / self.duration,
                 "publish_skipped": Double(scenario.publishSkipped),
                 "notify_per_s": Double(scenario.notifies) / self.duration,
-                "failures": Double(scenario.failures.values.reduce(0, +)),
+                "failures": Double(scenario.failures.values.reduce(0, +) + scenario.timeouts),
                 "subscriptions": Double(subscribed), "subscribe_setup_s": setupSeconds, "settle_s": self.settle,
+                // The common summary's names: attempted = offered (skipped slots included),
+                // completed = answered 200; the ratio counts skips and timeouts as failed.
+                "attempted_per_s": self.rate, "completed_per_s": Double(scenario.publishOK) / self.duration,
+                "retransmissions": Double(scenario.retransmissions), "timeouts": Double(scenario.timeouts),
             ]
+            let offered = self.rate * self.duration
+            if offered > 0 {
+                result["failure_ratio"] = min(1, max(0, offered - Double(scenario.publishOK)) / offered)
+            }
+            for (status, count) in scenario.failures { result["failed_\(status)"] = Double(count) }
             for (name, fraction) in [("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("p999", 0.999), ("max", 1.0)] {
                 if let value = scenario.latencies.percentile(fraction) { result["latency_\(name)_ms"] = Double(value) / 1000 }
             }
