@@ -16,7 +16,7 @@ final class FanoutScenario: @unchecked Sendable {
         var watchers: Int
         var rate: Double
         var duration: Double
-        var transport = "UDP"
+        var transport: LoadTransport.Kind = .udp
     }
 
     let options: Options
@@ -37,7 +37,7 @@ final class FanoutScenario: @unchecked Sendable {
         var nextResend: UInt64?
     }
     var inFlightPublish: [String: InFlightPublish] = [:]
-    let retransmission = RetransmissionSchedule(reliable: false)
+    var retransmission: RetransmissionSchedule { RetransmissionSchedule(reliable: self.options.transport == .tcp) }
     var retransmissions = 0
     var timeouts = 0
     var latencies = LatencyHistogram()
@@ -59,25 +59,59 @@ final class FanoutScenario: @unchecked Sendable {
     func bind() async throws {
         for isWatcher in [true, false] {
             // The channel lives on `loop`, so its reads arrive where the scenario's state is.
-            let channel = try await DatagramBootstrap(group: self.loop)
-                .channelOption(.socketOption(.so_rcvbuf), value: 8 << 20)
-                .channelOption(.socketOption(.so_sndbuf), value: 8 << 20)
-                // Up to 32 datagrams per recvmmsg, each in a 16 KiB slot (a NOTIFY is ~1 KiB).
-                .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 32 * 16_384))
-                .channelOption(.datagramVectorReadMessageCount, value: 32)
-                .channelInitializer { [self] channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        let handler = DatagramCallbackHandler(
-                            read: { envelope in
-                                var data = envelope.data
-                                self.received(data.readBytes(length: data.readableBytes) ?? [], from: envelope.remoteAddress, watcherSide: isWatcher)
-                            },
-                            readComplete: { self.flushAnswers() })
-                        try channel.pipeline.syncOperations.addHandler(handler)
+            let read: @Sendable ([UInt8], SocketAddress) -> Void = { [self] bytes, source in
+                self.received(bytes, from: source, watcherSide: isWatcher)
+            }
+            let readComplete: @Sendable () -> Void = { [self] in self.flushAnswers() }
+            let channel: any Channel
+            switch self.options.transport {
+            case .udp:
+                channel = try await DatagramBootstrap(group: self.loop)
+                    .channelOption(.socketOption(.so_rcvbuf), value: 8 << 20)
+                    .channelOption(.socketOption(.so_sndbuf), value: 8 << 20)
+                    // Up to 32 datagrams per recvmmsg, each in a 16 KiB slot (a NOTIFY is ~1 KiB).
+                    .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 32 * 16_384))
+                    .channelOption(.datagramVectorReadMessageCount, value: 32)
+                    .channelInitializer { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            let handler = DatagramCallbackHandler(
+                                read: { envelope in
+                                    var data = envelope.data
+                                    read(data.readBytes(length: data.readableBytes) ?? [], envelope.remoteAddress)
+                                },
+                                readComplete: readComplete)
+                            try channel.pipeline.syncOperations.addHandler(handler)
+                        }
                     }
-                }
-                .bind(host: "127.0.0.1", port: 0).get()
+                    .bind(host: "127.0.0.1", port: 0).get()
+            case .tcp:
+                // One connection for all watchers and one for the publishers, as behind an edge
+                // proxy; the server sends each watcher's NOTIFYs back over the watchers' one.
+                let target = self.options.target
+                channel = try await ClientBootstrap(group: self.loop)
+                    .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+                    .channelInitializer { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHandler(
+                                StreamCallbackHandler(read: { read($0, target) }, readComplete: readComplete))
+                        }
+                    }
+                    .connect(to: target).get()
+            }
             if isWatcher { self.watcherChannel = channel } else { self.publisherChannel = channel }
+        }
+    }
+
+    /// Via's transport token and the Contact parameter for the chosen transport.
+    var viaTransport: String { self.options.transport.viaToken }
+    var contactSuffix: String { self.options.transport == .tcp ? ";transport=tcp" : "" }
+
+    /// Queues `bytes` to the server on `channel` (a datagram to it, or the stream's bytes).
+    func write(_ bytes: [UInt8], to address: SocketAddress, on channel: any Channel) {
+        let buffer = channel.allocator.buffer(bytes: bytes)
+        switch self.options.transport {
+        case .udp: channel.write(AddressedEnvelope(remoteAddress: address, data: buffer), promise: nil)
+        case .tcp: channel.write(buffer, promise: nil)
         }
     }
 
@@ -101,8 +135,8 @@ final class FanoutScenario: @unchecked Sendable {
 
     func send(_ text: String, on channel: (any Channel)?) {
         guard let channel else { return }
-        let buffer = channel.allocator.buffer(string: text)
-        channel.writeAndFlush(AddressedEnvelope(remoteAddress: self.options.target, data: buffer), promise: nil)
+        self.write(Array(text.utf8), to: self.options.target, on: channel)
+        channel.flush()
     }
 
     func presentityURI(_ index: Int) -> String { "sip:load-p\(index)@\(self.options.domain)" }
@@ -118,10 +152,10 @@ final class FanoutScenario: @unchecked Sendable {
         for presentity in 0..<self.options.presentities {
             for watcher in 0..<self.options.watchers {
                 let uri = self.presentityURI(presentity)
-                let text = "SUBSCRIBE \(uri) SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:\(self.watcherPort);rport;branch=\(self.nextBranch())\r\n"
+                let text = "SUBSCRIBE \(uri) SIP/2.0\r\nVia: SIP/2.0/\(self.viaTransport) 127.0.0.1:\(self.watcherPort);rport;branch=\(self.nextBranch())\r\n"
                     + "From: <sip:load-w\(presentity)-\(watcher)@\(self.options.domain)>;tag=w\(presentity)-\(watcher)\r\nTo: <\(uri)>\r\n"
                     + "Call-ID: sub-\(presentity)-\(watcher)\r\nCSeq: 1 SUBSCRIBE\r\nMax-Forwards: 70\r\nEvent: presence\r\n"
-                    + "Contact: <sip:w@127.0.0.1:\(self.watcherPort)>\r\nExpires: 3600\r\nContent-Length: 0\r\n\r\n"
+                    + "Contact: <sip:w@127.0.0.1:\(self.watcherPort)\(self.contactSuffix)>\r\nExpires: 3600\r\nContent-Length: 0\r\n\r\n"
                 self.subscribeQueue.append(("sub-\(presentity)-\(watcher)", text))
             }
         }
@@ -136,7 +170,8 @@ final class FanoutScenario: @unchecked Sendable {
             if self.subscribeQueue.isEmpty && self.pendingSubscribes.isEmpty { task.cancel() }
         }
         self.loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [self] task in
-            for (callID, pending) in self.pendingSubscribes where pending.tries < 8 {
+            // Over TCP nothing is resent (RFC 3261 §17.1.2.2 resends over unreliable transports only).
+            for (callID, pending) in self.pendingSubscribes where pending.tries < 8 && self.options.transport == .udp {
                 self.pendingSubscribes[callID] = (pending.text, pending.tries + 1)
                 self.send(pending.text, on: self.watcherChannel)
             }
@@ -160,10 +195,10 @@ final class FanoutScenario: @unchecked Sendable {
                 let callID = "sub-\(presentity)-\(watcher)"
                 guard let tag = self.dialogTags[callID] else { continue }
                 let uri = self.presentityURI(presentity)
-                let text = "SUBSCRIBE \(uri) SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:\(self.watcherPort);rport;branch=\(self.nextBranch())\r\n"
+                let text = "SUBSCRIBE \(uri) SIP/2.0\r\nVia: SIP/2.0/\(self.viaTransport) 127.0.0.1:\(self.watcherPort);rport;branch=\(self.nextBranch())\r\n"
                     + "From: <sip:load-w\(presentity)-\(watcher)@\(self.options.domain)>;tag=w\(presentity)-\(watcher)\r\nTo: <\(uri)>;tag=\(tag)\r\n"
                     + "Call-ID: \(callID)\r\nCSeq: 2 SUBSCRIBE\r\nMax-Forwards: 70\r\nEvent: presence\r\n"
-                    + "Contact: <sip:w@127.0.0.1:\(self.watcherPort)>\r\nExpires: 0\r\nContent-Length: 0\r\n\r\n"
+                    + "Contact: <sip:w@127.0.0.1:\(self.watcherPort)\(self.contactSuffix)>\r\nExpires: 0\r\nContent-Length: 0\r\n\r\n"
                 self.unsubscribeQueue.append((callID, text))
             }
         }
@@ -184,7 +219,7 @@ final class FanoutScenario: @unchecked Sendable {
         let sent = Self.now()
         let body = "<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"\(uri)\"><tuple id=\"t\"><status><basic>open</basic></status><note>ts-\(sent)</note></tuple></presence>"
         let callID = "pub-\(presentity)-\(sent)"
-        var text = "PUBLISH \(uri) SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:\(self.publisherPort);rport;branch=\(self.nextBranch())\r\n"
+        var text = "PUBLISH \(uri) SIP/2.0\r\nVia: SIP/2.0/\(self.viaTransport) 127.0.0.1:\(self.publisherPort);rport;branch=\(self.nextBranch())\r\n"
             + "From: <\(uri)>;tag=p\(presentity)\r\nTo: <\(uri)>\r\nCall-ID: \(callID)\r\nCSeq: 1 PUBLISH\r\nMax-Forwards: 70\r\n"
             + "Event: presence\r\nExpires: 3600\r\nContent-Type: application/pidf+xml\r\n"
         if let tag = self.entityTags[presentity] { text += "SIP-If-Match: \(tag)\r\n" }
@@ -251,8 +286,7 @@ final class FanoutScenario: @unchecked Sendable {
     /// PUBLISH's send time that herald-load put in the PIDF (`ts-<nanoseconds>`).
     func notified(_ answer: RawAnswer, bytes: [UInt8], from address: SocketAddress) {
         if let channel = self.watcherChannel {
-            let envelope = AddressedEnvelope(remoteAddress: address, data: channel.allocator.buffer(bytes: answer.response))
-            channel.write(envelope, promise: nil)
+            self.write(answer.response, to: address, on: channel)
             self.answersQueued = true
         }
         guard self.measuring else {
@@ -300,9 +334,10 @@ final class FanoutScenario: @unchecked Sendable {
             // A NOTIFY the byte-level answer refused (say, a missing header that the parser
             // tolerates): still answered, so the server does not retransmit it.
             let response = SIPResponse(answering: request, statusCode: 200, toTag: nil)
-            self.watcherChannel?.write(
-                AddressedEnvelope(remoteAddress: address, data: ByteBuffer(bytes: SIPSerializer.serialize(response))), promise: nil)
-            self.answersQueued = true
+            if let channel = self.watcherChannel {
+                self.write(SIPSerializer.serialize(response), to: address, on: channel)
+                self.answersQueued = true
+            }
             if let callID = request.callID, !self.measuring { self.firstNotifies.insert(callID) }
         case .response(let response):
             guard let callID = response.callID else { return }
@@ -326,6 +361,29 @@ final class FanoutScenario: @unchecked Sendable {
         default:
             break
         }
+    }
+}
+
+/// A SIP stream's messages, framed (RFC 3261 §18.3), handed on with the end of each read.
+final class StreamCallbackHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    let read: ([UInt8]) -> Void
+    let readComplete: () -> Void
+    var framer = SIPStreamFramer()
+    init(read: @escaping ([UInt8]) -> Void, readComplete: @escaping () -> Void) {
+        self.read = read
+        self.readComplete = readComplete
+    }
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var buffer = Self.unwrapInboundIn(data)
+        self.framer.append(buffer.readBytes(length: buffer.readableBytes) ?? [])
+        while let frame = try? self.framer.next() {
+            if case .message(let bytes) = frame { self.read(bytes) }
+        }
+    }
+    func channelReadComplete(context: ChannelHandlerContext) {
+        self.readComplete()
+        context.fireChannelReadComplete()
     }
 }
 

@@ -151,6 +151,7 @@ struct Fanout: AsyncParsableCommand {
     @Option(help: "Watchers per presentity.") var watchers = 10
     @Option(help: "PUBLISH requests per second, all presentities together.") var rate = 100.0
     @Option(help: "Seconds of publishing.") var duration = 10.0
+    @Option(help: "udp or tcp (over TCP, one connection for the watchers and one for the publishers).") var transport = "udp"
     @Option(name: .customLong("server-pid"), help: "Report the server's resident memory per subscription.") var serverPID: Int32?
     @Option(help: "Write the summary as JSON to this file.") var json: String?
     @Option(help: "Seconds to wait after subscribing before measuring memory (RFC 3261 Timer J keeps each SUBSCRIBE's transaction for 32 s).")
@@ -167,12 +168,14 @@ struct Fanout: AsyncParsableCommand {
         guard self.duration > 0, self.duration <= 600, self.rate > 0, self.presentities * self.watchers <= 200_000 else {
             throw ValidationError("runs are bounded: duration ≤ 600 s, presentities × watchers ≤ 200000")
         }
+        guard let kind = LoadTransport.Kind(rawValue: self.transport.lowercased()) else { throw ValidationError("--transport is udp or tcp") }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let loop = group.next()
         let scenario = FanoutScenario(
             options: .init(
                 target: try SocketAddress(ipAddress: host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")), port: port),
-                domain: self.domain, presentities: self.presentities, watchers: self.watchers, rate: self.rate, duration: self.duration),
+                domain: self.domain, presentities: self.presentities, watchers: self.watchers, rate: self.rate, duration: self.duration,
+                transport: kind),
             loop: loop)
         try await scenario.bind()
         let memoryBefore = self.serverPID.flatMap(residentKiB)

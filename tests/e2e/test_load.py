@@ -48,7 +48,8 @@ def test_each_scenario_completes_without_failures(herald_factory, tmp_path, tran
     assert isinstance(mixed, list) and {m["scenario"] for m in mixed} == {"register", "publish", "subscribe"}
     assert all(m["failures"] == 0 and m["completed"] == m["attempted"] for m in mixed), mixed
     fan = subprocess.run(
-        [str(load_binary()), "fanout", "--target", f"{LOOPBACK}:{h.udp_port}", "--presentities", "2", "--watchers", "3",
+        [str(load_binary()), "fanout", "--target", f"{LOOPBACK}:{h.udp_port if transport == 'udp' else h.tcp_port}",
+         "--transport", transport, "--presentities", "2", "--watchers", "3",
          "--rate", "20", "--duration", "1", "--settle", "0", "--json", str(tmp_path / "fanout.json")],
         capture_output=True, text=True, timeout=90, stdin=subprocess.DEVNULL)
     assert fan.returncode == 0, fan.stderr
