@@ -17,6 +17,8 @@ final class FanoutScenario: @unchecked Sendable {
         var rate: Double
         var duration: Double
         var transport: LoadTransport.Kind = .udp
+        /// Every load user's password: 401/407 challenges are answered (RFC 7616) when set.
+        var password: String?
     }
 
     let options: Options
@@ -35,6 +37,8 @@ final class FanoutScenario: @unchecked Sendable {
         var text: String
         var attempts = 0
         var nextResend: UInt64?
+        /// When the current request went out (the first send, or the answer to a challenge).
+        var base: UInt64 = 0
     }
     var inFlightPublish: [String: InFlightPublish] = [:]
     var retransmission: RetransmissionSchedule { RetransmissionSchedule(reliable: self.options.transport == .tcp) }
@@ -143,6 +147,38 @@ final class FanoutScenario: @unchecked Sendable {
 
     // MARK: Setup
 
+    /// CSeqs that tell the answers apart: a new subscription's SUBSCRIBE, its un-SUBSCRIBE, and
+    /// one more for each after a challenge.
+    static let subscribeCSeq = 1
+    static let unsubscribeCSeq = 10
+
+    /// A SUBSCRIBE from watcher `watcher` of `presentity`: a new dialog, or in it with `toTag`.
+    func subscribeText(presentity: Int, watcher: Int, cseq: Int, toTag: String?, expires: Int, authorization: String? = nil) -> String {
+        let uri = self.presentityURI(presentity)
+        var text = "SUBSCRIBE \(uri) SIP/2.0\r\nVia: SIP/2.0/\(self.viaTransport) 127.0.0.1:\(self.watcherPort);rport;branch=\(self.nextBranch())\r\n"
+            + "From: <sip:\(Self.watcherUser(presentity, watcher))@\(self.options.domain)>;tag=w\(presentity)-\(watcher)\r\n"
+            + "To: <\(uri)>\(toTag.map { ";tag=\($0)" } ?? "")\r\n"
+            + "Call-ID: sub-\(presentity)-\(watcher)\r\nCSeq: \(cseq) SUBSCRIBE\r\nMax-Forwards: 70\r\nEvent: presence\r\n"
+            + "Contact: <sip:w@127.0.0.1:\(self.watcherPort)\(self.contactSuffix)>\r\nExpires: \(expires)\r\n"
+        if let authorization { text += authorization + "\r\n" }
+        return text + "Content-Length: 0\r\n\r\n"
+    }
+
+    static func watcherUser(_ presentity: Int, _ watcher: Int) -> String { "load-w\(presentity)-\(watcher)" }
+
+    /// The Authorization or Proxy-Authorization line answering `challenge` (401 or 407), or nil
+    /// without a password or a usable challenge.
+    func credentials(answering challenge: SIPResponse, user: String, method: String, uri: String) -> String? {
+        guard let password = self.options.password, challenge.statusCode == 401 || challenge.statusCode == 407 else { return nil }
+        let name = challenge.statusCode == 401 ? "WWW-Authenticate" : "Proxy-Authenticate"
+        let offers = challenge.headers.fields(SIPHeaderName(name)).map(\.value)
+        self.branchCounter += 1
+        guard let value = DigestCredentials(password: password).authorization(
+            challenges: offers, username: user, method: method, uri: uri, cnonce: "fo\(self.branchCounter)")
+        else { return nil }
+        return (challenge.statusCode == 401 ? "Authorization: " : "Proxy-Authorization: ") + value
+    }
+
     /// SUBSCRIBEs not yet answered, by Call-ID, with their text and tries (UDP needs retransmission).
     var pendingSubscribes: [String: (text: String, tries: Int)] = [:]
     var subscribeQueue: [(String, String)] = []
@@ -151,11 +187,7 @@ final class FanoutScenario: @unchecked Sendable {
     func subscribeAll(ratePerSecond: Int = 2_000) {
         for presentity in 0..<self.options.presentities {
             for watcher in 0..<self.options.watchers {
-                let uri = self.presentityURI(presentity)
-                let text = "SUBSCRIBE \(uri) SIP/2.0\r\nVia: SIP/2.0/\(self.viaTransport) 127.0.0.1:\(self.watcherPort);rport;branch=\(self.nextBranch())\r\n"
-                    + "From: <sip:load-w\(presentity)-\(watcher)@\(self.options.domain)>;tag=w\(presentity)-\(watcher)\r\nTo: <\(uri)>\r\n"
-                    + "Call-ID: sub-\(presentity)-\(watcher)\r\nCSeq: 1 SUBSCRIBE\r\nMax-Forwards: 70\r\nEvent: presence\r\n"
-                    + "Contact: <sip:w@127.0.0.1:\(self.watcherPort)\(self.contactSuffix)>\r\nExpires: 3600\r\nContent-Length: 0\r\n\r\n"
+                let text = self.subscribeText(presentity: presentity, watcher: watcher, cseq: Self.subscribeCSeq, toTag: nil, expires: 3600)
                 self.subscribeQueue.append(("sub-\(presentity)-\(watcher)", text))
             }
         }
@@ -179,6 +211,35 @@ final class FanoutScenario: @unchecked Sendable {
         }
     }
 
+    /// A final answer to a SUBSCRIBE (CSeq 1, or 2 after a challenge) or an un-SUBSCRIBE (10, 11).
+    func subscribeAnswered(_ response: SIPResponse, callID: String, cseq: Int) {
+        let indices = callID.dropFirst(4).split(separator: "-").compactMap { Int($0) }
+        let unsubscribing = cseq >= Self.unsubscribeCSeq
+        if indices.count == 2, cseq == (unsubscribing ? Self.unsubscribeCSeq : Self.subscribeCSeq),
+            let line = self.credentials(
+                answering: response, user: Self.watcherUser(indices[0], indices[1]), method: "SUBSCRIBE", uri: self.presentityURI(indices[0]))
+        {
+            let text = self.subscribeText(
+                presentity: indices[0], watcher: indices[1], cseq: cseq + 1, toTag: unsubscribing ? self.dialogTags[callID] : nil,
+                expires: unsubscribing ? 0 : 3600, authorization: line)
+            if unsubscribing {
+                self.pendingUnsubscribes[callID] = text
+            } else if let pending = self.pendingSubscribes[callID] {
+                self.pendingSubscribes[callID] = (text, pending.tries)
+            }
+            self.send(text, on: self.watcherChannel)
+            return
+        }
+        if unsubscribing {
+            self.pendingUnsubscribes[callID] = nil
+            return
+        }
+        if response.statusCode < 300, let tag = try? response.to().tag { self.dialogTags[callID] = tag }
+        if self.pendingSubscribes.removeValue(forKey: callID) != nil {
+            if response.statusCode < 300 { self.subscribed += 1 } else { self.failures[response.statusCode, default: 0] += 1 }
+        }
+    }
+
     /// The To tag each watcher's dialog got, by Call-ID (for ending the subscriptions).
     var dialogTags: [String: String] = [:]
     /// Un-SUBSCRIBEs not yet answered, by Call-ID, and those not yet sent.
@@ -194,11 +255,7 @@ final class FanoutScenario: @unchecked Sendable {
             for watcher in 0..<self.options.watchers {
                 let callID = "sub-\(presentity)-\(watcher)"
                 guard let tag = self.dialogTags[callID] else { continue }
-                let uri = self.presentityURI(presentity)
-                let text = "SUBSCRIBE \(uri) SIP/2.0\r\nVia: SIP/2.0/\(self.viaTransport) 127.0.0.1:\(self.watcherPort);rport;branch=\(self.nextBranch())\r\n"
-                    + "From: <sip:load-w\(presentity)-\(watcher)@\(self.options.domain)>;tag=w\(presentity)-\(watcher)\r\nTo: <\(uri)>;tag=\(tag)\r\n"
-                    + "Call-ID: \(callID)\r\nCSeq: 2 SUBSCRIBE\r\nMax-Forwards: 70\r\nEvent: presence\r\n"
-                    + "Contact: <sip:w@127.0.0.1:\(self.watcherPort)\(self.contactSuffix)>\r\nExpires: 0\r\nContent-Length: 0\r\n\r\n"
+                let text = self.subscribeText(presentity: presentity, watcher: watcher, cseq: Self.unsubscribeCSeq, toTag: tag, expires: 0)
                 self.unsubscribeQueue.append((callID, text))
             }
         }
@@ -215,20 +272,27 @@ final class FanoutScenario: @unchecked Sendable {
     }
 
     func publish(_ presentity: Int) {
-        let uri = self.presentityURI(presentity)
         let sent = Self.now()
-        let body = "<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"\(uri)\"><tuple id=\"t\"><status><basic>open</basic></status><note>ts-\(sent)</note></tuple></presence>"
         let callID = "pub-\(presentity)-\(sent)"
-        var text = "PUBLISH \(uri) SIP/2.0\r\nVia: SIP/2.0/\(self.viaTransport) 127.0.0.1:\(self.publisherPort);rport;branch=\(self.nextBranch())\r\n"
-            + "From: <\(uri)>;tag=p\(presentity)\r\nTo: <\(uri)>\r\nCall-ID: \(callID)\r\nCSeq: 1 PUBLISH\r\nMax-Forwards: 70\r\n"
-            + "Event: presence\r\nExpires: 3600\r\nContent-Type: application/pidf+xml\r\n"
-        if let tag = self.entityTags[presentity] { text += "SIP-If-Match: \(tag)\r\n" }
-        text += "Content-Length: \(body.utf8.count)\r\n\r\n\(body)"
+        let text = self.publishText(presentity: presentity, sent: sent, callID: callID, cseq: 1)
         self.inFlightPublish[callID] = InFlightPublish(
-            presentity: presentity, sent: sent, text: text, nextResend: self.retransmission.retransmitAt(sentAt: sent, attempt: 1))
+            presentity: presentity, sent: sent, text: text, nextResend: self.retransmission.retransmitAt(sentAt: sent, attempt: 1), base: sent)
         self.publishing.insert(presentity)
         self.publishSent += 1
         self.send(text, on: self.publisherChannel)
+    }
+
+    /// A PUBLISH (modify when an entity-tag is known) whose PIDF carries `sent` as `ts-<ns>`.
+    func publishText(presentity: Int, sent: UInt64, callID: String, cseq: Int, authorization: String? = nil) -> String {
+        let uri = self.presentityURI(presentity)
+        let body = "<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"\(uri)\"><tuple id=\"t\"><status><basic>open</basic></status><note>ts-\(sent)</note></tuple></presence>"
+        var text = "PUBLISH \(uri) SIP/2.0\r\nVia: SIP/2.0/\(self.viaTransport) 127.0.0.1:\(self.publisherPort);rport;branch=\(self.nextBranch())\r\n"
+            + "From: <\(uri)>;tag=p\(presentity)\r\nTo: <\(uri)>\r\nCall-ID: \(callID)\r\nCSeq: \(cseq) PUBLISH\r\nMax-Forwards: 70\r\n"
+            + "Event: presence\r\nExpires: 3600\r\nContent-Type: application/pidf+xml\r\n"
+        if let tag = self.entityTags[presentity] { text += "SIP-If-Match: \(tag)\r\n" }
+        if let authorization { text += authorization + "\r\n" }
+        text += "Content-Length: \(body.utf8.count)\r\n\r\n\(body)"
+        return text
     }
 
     var nextPresentity = 0
@@ -268,13 +332,13 @@ final class FanoutScenario: @unchecked Sendable {
     /// Resends unanswered PUBLISHes that are due and gives up on those past Timer F.
     func checkPublishTimers(now: UInt64) {
         for (callID, var publish) in self.inFlightPublish {
-            if now >= self.retransmission.timeoutAt(sentAt: publish.sent) {
+            if now >= self.retransmission.timeoutAt(sentAt: publish.base) {
                 self.inFlightPublish[callID] = nil
                 self.publishing.remove(publish.presentity)
                 self.timeouts += 1
             } else if let due = publish.nextResend, now >= due {
                 publish.attempts += 1
-                publish.nextResend = self.retransmission.retransmitAt(sentAt: publish.sent, attempt: publish.attempts + 1)
+                publish.nextResend = self.retransmission.retransmitAt(sentAt: publish.base, attempt: publish.attempts + 1)
                 self.inFlightPublish[callID] = publish
                 self.retransmissions += 1
                 self.send(publish.text, on: self.publisherChannel)
@@ -340,15 +404,26 @@ final class FanoutScenario: @unchecked Sendable {
             }
             if let callID = request.callID, !self.measuring { self.firstNotifies.insert(callID) }
         case .response(let response):
-            guard let callID = response.callID else { return }
-            if callID.hasPrefix("sub-"), (try? response.cseq())?.sequenceNumber == 2 {
-                if response.statusCode >= 200 { self.pendingUnsubscribes[callID] = nil }
-            } else if callID.hasPrefix("sub-") {
-                if response.statusCode < 300, let tag = try? response.to().tag { self.dialogTags[callID] = tag }
-                if response.statusCode >= 200, self.pendingSubscribes.removeValue(forKey: callID) != nil {
-                    if response.statusCode < 300 { self.subscribed += 1 } else { self.failures[response.statusCode, default: 0] += 1 }
+            guard let callID = response.callID, response.statusCode >= 200 else { return }
+            let cseq = (try? response.cseq())?.sequenceNumber ?? 0
+            if callID.hasPrefix("sub-") {
+                self.subscribeAnswered(response, callID: callID, cseq: Int(cseq))
+            } else if var publish = self.inFlightPublish[callID] {
+                if cseq == 1, let line = self.credentials(
+                    answering: response, user: "load-p\(publish.presentity)", method: "PUBLISH", uri: self.presentityURI(publish.presentity))
+                {
+                    // Challenged: the same publication again with credentials (latency still
+                    // counts from the first send).
+                    let now = Self.now()
+                    publish.text = self.publishText(presentity: publish.presentity, sent: publish.sent, callID: callID, cseq: 2, authorization: line)
+                    publish.base = now
+                    publish.attempts = 0
+                    publish.nextResend = self.retransmission.retransmitAt(sentAt: now, attempt: 1)
+                    self.inFlightPublish[callID] = publish
+                    self.send(publish.text, on: self.publisherChannel)
+                    return
                 }
-            } else if let publish = self.inFlightPublish.removeValue(forKey: callID) {
+                self.inFlightPublish[callID] = nil
                 self.publishing.remove(publish.presentity)
                 if response.statusCode == 200 {
                     self.publishOK += 1

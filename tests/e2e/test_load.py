@@ -72,6 +72,31 @@ def test_register_answers_digest_challenges(herald_factory, tmp_path):
     assert wrong["completed"] == 0 and wrong.get("failed_401", 0) == 3, wrong
 
 
+def test_fanout_answers_digest_challenges(herald_factory, tmp_path):
+    h = herald_factory(domains=("example.com",), auth="digest", extra_args=["--default-policy", "allow"])
+    users = [f"load-p{p}" for p in range(2)] + [f"load-w{p}-{w}" for p in range(2) for w in range(2)]
+    for user in users:
+        assert run_cli("user", "add", f"{user}@example.com", "--password", "fanpw", "--data-dir", str(h.data_dir)).returncode == 0
+    out = tmp_path / "fanout-digest.json"
+    fan = subprocess.run(
+        [str(load_binary()), "fanout", "--target", f"{LOOPBACK}:{h.udp_port}", "--presentities", "2", "--watchers", "2",
+         "--rate", "10", "--duration", "1", "--settle", "0", "--password", "fanpw", "--json", str(out)],
+        capture_output=True, text=True, timeout=90, stdin=subprocess.DEVNULL)
+    assert fan.returncode == 0, fan.stderr
+    figures = json.loads(out.read_text())
+    # Every SUBSCRIBE and PUBLISH was challenged (407) and then accepted with credentials.
+    assert figures["subscriptions"] == 4 and figures["failures"] == 0 and figures["failure_ratio"] == 0, figures
+    assert figures["completed_per_s"] > 0 and figures["notify_per_s"] >= figures["completed_per_s"], figures
+    # A wrong password: every SUBSCRIBE and PUBLISH is refused after its one answered challenge.
+    wrong = subprocess.run(
+        [str(load_binary()), "fanout", "--target", f"{LOOPBACK}:{h.udp_port}", "--presentities", "1", "--watchers", "2",
+         "--rate", "5", "--duration", "1", "--settle", "0", "--password", "nope", "--json", str(out)],
+        capture_output=True, text=True, timeout=90, stdin=subprocess.DEVNULL)
+    refused = json.loads(out.read_text())
+    assert refused["subscriptions"] == 0 and refused["completed_per_s"] == 0, (refused, wrong.stderr)
+    assert refused.get("failed_407", 0) >= 2 and refused["failure_ratio"] == 1, (refused, wrong.stderr)
+
+
 def test_only_loopback_targets(tmp_path):
     proc = subprocess.run([str(load_binary()), "publish", "--target", "192.0.2.1:5060", "--duration", "1"],
                           capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
