@@ -82,6 +82,14 @@ let personPublication = """
         #expect(summary.text == "Messages-Waiting: yes\r\nMessage-Account: sip:alice@vmail.example.com\r\nVoice-Message: 2/8 (0/2)\r\n")
     }
 
+    @Test func seed004PacketEightVariantIsReadAsRFC3842() throws {
+        // Seed 004's Packet8 notifier: singular Message-Waiting and a Voicemail line.
+        let summary = try MessageSummary(parsing: "Message-Waiting: yes\r\nVoicemail: 9/9 (0/0)\r\n")
+        #expect(summary.messagesWaiting)
+        #expect(summary.text == "Messages-Waiting: yes\r\nVoice-Message: 9/9 (0/0)\r\n")
+        #expect(throws: PresenceDocumentError.self) { try MessageSummary(parsing: "Message-Waiting: yes\r\nVoicemail: nine\r\n") }
+    }
+
     @Test(arguments: ["Voice-Message: 2/8\r\n", "Messages-Waiting: maybe\r\n", "Messages-Waiting: yes\r\nVoice-Message: two/8\r\n", "garbage"])
     func malformedSummariesAreRejected(_ text: String) {
         #expect(throws: PresenceDocumentError.self) { try MessageSummary(parsing: text) }

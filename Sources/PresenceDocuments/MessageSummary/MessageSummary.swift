@@ -51,7 +51,9 @@ public struct MessageSummary: Sendable, Equatable {
             let name = String(line[..<colon]).trimmedXMLWhitespace
             let value = String(line[line.index(after: colon)...]).trimmedXMLWhitespace
             switch name.lowercased() {
-            case "messages-waiting":
+            case "messages-waiting", "message-waiting":
+                // The singular is what some deployed notifiers send (seed 004's Packet8 MWI
+                // NOTIFY); it is read as RFC 3842's Messages-Waiting, and written back as that.
                 switch value.lowercased() {
                 case "yes": waiting = true
                 case "no": waiting = false
@@ -61,6 +63,9 @@ public struct MessageSummary: Sendable, Equatable {
                 account = value
             case let lowered where Self.messageClasses.contains(lowered):
                 counts.append((name, try Self.parseCounts(value)))
+            case "voicemail":
+                // The same notifiers' name for the voice-message class (RFC 3842 §5.2).
+                counts.append(("Voice-Message", try Self.parseCounts(value)))
             default:
                 continue
             }
