@@ -37,6 +37,8 @@ extension SIPEngine {
                     record: compact, machine: machine, package: package, destination: destination,
                     localCSeq: record.localCSeqReserved + 1)
                 entry.needsFullState = true
+                // The winfo event is not stored; the authorization gives the one it had at creation.
+                entry.lastWatcherEvent = Self.watcherEvent(from: .pending, to: authorization)
                 if package.kind == .watcherInfo || package.kind == .registration {
                     // RFC 3858 §4 / RFC 3680 §5.2: a subscriber ignores a document whose version
                     // is not above the last it saw. Versions are not stored, but each went out in

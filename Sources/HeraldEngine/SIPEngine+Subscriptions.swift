@@ -101,7 +101,10 @@ extension SIPEngine {
         let subscription = SubscriptionEntry(
             record: record, machine: NotifierSubscription(authorization: authorization, expiresAt: now + .seconds(expires)),
             package: package, destination: entry.destination, localCSeq: 1)
-        subscription.lastWatcherEvent = .subscribe
+        // As seed 000 shows them (examples 3 and 4): a watcher waiting for authorization with
+        // event "subscribe", one authorized at once (by rules, the default policy, or herself)
+        // with "approved" (RFC 3858's event values).
+        subscription.lastWatcherEvent = Self.watcherEvent(from: .pending, to: authorization)
         subscription.transformations = transformations
         subscription.watcherAuthenticated = authenticated
         self.subscriptions[subscription.id] = subscription

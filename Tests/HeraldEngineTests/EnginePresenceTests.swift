@@ -263,6 +263,21 @@ func publishedOpenToOneWatcherThenStoreRefuses(_ harness: EngineHarness) async t
         #expect(harness.statuses.last == 403)
     }
 
+    @Test func winfoShowsAWatcherAuthorizedAtOnceAsApprovedLikeSeed000() async throws {
+        let harness = EngineHarness(defaultPolicy: .allow)
+        await harness.send(subscribeRequest(from: "alice", event: "presence.winfo", branch: "z9hG4bKw1", callID: "winfo-1"))
+        await harness.answer(harness.requests.last!, status: 200)
+        // bob (allowed by the default policy) and alice herself, as in seed 000's example 4.
+        await harness.send(subscribeRequest(branch: "z9hG4bKsub1", callID: "sub-1"))
+        await harness.send(subscribeRequest(from: "alice", branch: "z9hG4bKsub2", callID: "sub-2"))
+        for request in harness.requests.dropFirst() { await harness.answer(request, status: 200) }
+        let winfo = harness.requests.filter { $0.headers["Event"] == "presence.winfo" }
+        let text = winfo.map { String(decoding: $0.body, as: UTF8.self) }.joined()
+        #expect(text.contains("status=\"active\"") && text.contains("event=\"approved\""))
+        #expect(!text.contains("event=\"subscribe\""))
+        #expect(text.contains(">sip:bob@example.com</watcher>") && text.contains(">sip:alice@example.com</watcher>"))
+    }
+
     @Test func subscriptionsContinueAfterARestartWithHigherCSeq() async throws {
         let store = InMemoryHeraldStore()
         let before = EngineHarness(store: store)
