@@ -74,25 +74,31 @@ public enum XMLDocumentParser {
     static func encodingProblem(_ bytes: [UInt8]) -> String? {
         if bytes.contains(0) { return "XML document is not UTF-8 (it contains NUL bytes)" }
         guard String(validating: bytes, as: UTF8.self) != nil else { return "XML document is not valid UTF-8" }
-        var start = 0
-        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { start = 3 }
-        let prefix = Array("<?xml".utf8)
-        guard bytes.count >= start + prefix.count + 1, Array(bytes[start..<start + prefix.count]) == prefix,
-            [0x20, 0x09, 0x0D, 0x0A, UInt8(ascii: "?")].contains(bytes[start + prefix.count])
+        let start = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+        let text = bytes[start...]
+        guard text.starts(with: "<?xml".utf8), text.count > 5, [0x20, 0x09, 0x0D, 0x0A, UInt8(ascii: "?")].contains(text[start + 5]),
+            let close = text.prefix(512).firstRange(of: "?>".utf8)  // unterminated: the parser reports it
         else { return nil }
-        // The XML declaration: `encoding` if present must name UTF-8 (XML 1.0 §4.3.3).
-        let window = bytes[start..<min(bytes.count, start + 512)]
-        guard let close = window.firstRange(of: Array("?>".utf8)) else { return nil }  // the parser reports it
-        let declaration = String(decoding: window[window.startIndex..<close.lowerBound], as: UTF8.self)
-        guard let name = declaration.range(of: "encoding") else { return nil }
-        var rest = declaration[name.upperBound...].drop { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }
+        let declaration = Substring(decoding: text[text.startIndex..<close.lowerBound], as: UTF8.self)
+        guard let encoding = Self.declaredEncoding(in: declaration), !Self.namesUTF8(encoding) else { return nil }
+        return "XML document declares encoding '\(encoding)'; only UTF-8 is accepted"
+    }
+
+    /// The `encoding` pseudo-attribute of an XML declaration (XML 1.0 §4.3.3), `"…"` or `'…'`.
+    public static func declaredEncoding(in declaration: Substring) -> Substring? {
+        guard let range = declaration.firstRange(of: "encoding") else { return nil }
+        var rest = declaration[range.upperBound...].drop { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }
         guard rest.first == "=" else { return nil }
         rest = rest.dropFirst().drop { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }
         guard let quote = rest.first, quote == "\"" || quote == "'" else { return nil }
         rest = rest.dropFirst()
-        let encoding = rest.prefix { $0 != quote }
-        let lowered = encoding.lowercased()
-        return lowered == "utf-8" || lowered == "utf8" ? nil : "XML document declares encoding '\(encoding)'; only UTF-8 is accepted"
+        guard let close = rest.firstIndex(of: quote) else { return nil }
+        return rest[..<close]
+    }
+
+    public static func namesUTF8(_ encoding: Substring) -> Bool {
+        let name = encoding.lowercased()
+        return name == "utf-8" || name == "utf8"
     }
 
     /// `<!DOCTYPE` or `<!ENTITY` anywhere, in any case: DTDs are how entity expansion attacks start.

@@ -8,8 +8,7 @@ public enum XCAPBodyParser {
         guard body.count <= limits.maxBytes else {
             throw .payloadTooLarge(reason: "document larger than \(limits.maxBytes) bytes")
         }
-        let text = try Self.utf8Text(body)
-        _ = try Self.droppingXMLDeclaration(Self.droppingByteOrderMark(text[...]))
+        // The parser refuses anything but UTF-8 (`not-utf-8` below), declared or not.
         do {
             return try XMLDocumentParser.parse(body, limits: limits)
         } catch {
@@ -85,25 +84,12 @@ public enum XCAPBodyParser {
             throw .conflict(.notWellFormed(phrase: "unterminated XML declaration"))
         }
         let declaration = text[..<end.lowerBound]
-        if let encoding = Self.pseudoAttribute("encoding", in: declaration) {
-            let name = encoding.lowercased()
-            guard name == "utf-8" || name == "utf8" else {
+        if let encoding = XMLDocumentParser.declaredEncoding(in: declaration) {
+            guard XMLDocumentParser.namesUTF8(encoding) else {
                 throw .conflict(.notUTF8(phrase: "declared encoding '\(encoding)' is not UTF-8"))
             }
         }
         return text[end.upperBound...]
-    }
-
-    /// The value of `name="…"` (or `'…'`) in an XML declaration.
-    private static func pseudoAttribute(_ name: String, in declaration: Substring) -> Substring? {
-        guard let range = declaration.firstRange(of: name) else { return nil }
-        var rest = declaration[range.upperBound...].drop { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }
-        guard rest.first == "=" else { return nil }
-        rest = rest.dropFirst().drop { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }
-        guard let quote = rest.first, quote == "\"" || quote == "'" else { return nil }
-        rest = rest.dropFirst()
-        guard let close = rest.firstIndex(of: quote) else { return nil }
-        return rest[..<close]
     }
 
     /// XML parser failures as XCAP conditions.
