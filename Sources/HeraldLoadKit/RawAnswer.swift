@@ -1,3 +1,5 @@
+import SIPCore
+
 /// Answers a request straight from its bytes. Under fan-out load the generator receives tens of
 /// thousands of NOTIFYs a second and answers each with a response that only copies the
 /// request's Via, From, To, Call-ID and CSeq (RFC 3261 §8.2.6.2); building a parsed message for
@@ -67,21 +69,14 @@ public struct RawAnswer: Sendable {
         static let all: UInt8 = 31
 
         init?(name: ArraySlice<UInt8>) {
-            func named(_ text: String) -> Bool {
-                name.count == text.utf8.count && zip(name, text.utf8).allSatisfy { $0 | 0x20 == $1 }
-            }
-            if named("via") || named("v") {
-                self = .via
-            } else if named("from") || named("f") {
-                self = .from
-            } else if named("to") || named("t") {
-                self = .to
-            } else if named("call-id") || named("i") {
-                self = .callID
-            } else if named("cseq") {
-                self = .cseq
-            } else {
-                return nil
+            // The parser's own name table: full and compact forms, any case.
+            switch name.withUnsafeBufferPointer({ KnownHeader.identify($0) }) {
+            case .via?: self = .via
+            case .from?: self = .from
+            case .to?: self = .to
+            case .callID?: self = .callID
+            case .cseq?: self = .cseq
+            default: return nil
             }
         }
     }

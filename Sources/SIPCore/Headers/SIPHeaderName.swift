@@ -118,7 +118,8 @@ public enum KnownHeader: UInt8, Sendable, CaseIterable {
     }()
 
     /// Identifies a header name taken from the wire, case-insensitively (RFC 3261 §7.3.1).
-    static func identify(_ name: UnsafeBufferPointer<UInt8>) -> KnownHeader? {
+    /// The known header a name (full or compact form, any case) spells, from its bytes.
+    public static func identify(_ name: UnsafeBufferPointer<UInt8>) -> KnownHeader? {
         guard name.count < Self.lookupByLength.count else { return nil }
         for candidate in Self.lookupByLength[name.count]
         where ASCII.equalsIgnoringCase(name, candidate.spelling) {
