@@ -212,6 +212,7 @@ struct Fanout: AsyncParsableCommand {
             FileHandle.standardError.write(Data(line.utf8))
         }
         let summary = try await loop.submit { () -> [String: Double] in
+            let attempted = scenario.publishSent + scenario.publishSkipped
             var result: [String: Double] = [
                 "presentities": Double(self.presentities), "watchers_per_presentity": Double(self.watchers),
                 "offered_publish_per_s": self.rate, "duration_s": self.duration,
@@ -221,14 +222,14 @@ struct Fanout: AsyncParsableCommand {
                 "notify_per_s": Double(scenario.notifies) / self.duration,
                 "failures": Double(scenario.failures.values.reduce(0, +) + scenario.timeouts),
                 "subscriptions": Double(subscribed), "subscribe_setup_s": setupSeconds, "settle_s": self.settle,
-                // The common summary's names: attempted = offered (skipped slots included),
-                // completed = answered 200; the ratio counts skips and timeouts as failed.
-                "attempted_per_s": self.rate, "completed_per_s": Double(scenario.publishOK) / self.duration,
+                // The common summary's names: attempted = the slots that fell due (skipped ones
+                // included), completed = answered 200; the ratio counts skips and timeouts as failed.
+                "attempted": Double(attempted), "attempted_per_s": Double(attempted) / self.duration,
+                "completed": Double(scenario.publishOK), "completed_per_s": Double(scenario.publishOK) / self.duration,
                 "retransmissions": Double(scenario.retransmissions), "timeouts": Double(scenario.timeouts),
             ]
-            let offered = self.rate * self.duration
-            if offered > 0 {
-                result["failure_ratio"] = min(1, max(0, offered - Double(scenario.publishOK)) / offered)
+            if attempted > 0 {
+                result["failure_ratio"] = min(1, Double(max(0, attempted - scenario.publishOK)) / Double(attempted))
             }
             for (status, count) in scenario.failures { result["failed_\(status)"] = Double(count) }
             for (name, fraction) in [("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("p999", 0.999), ("max", 1.0)] {
