@@ -61,12 +61,18 @@ import Testing
             + "</status></tuple><dm:person id=\"p1\"><rpid:sphere>\(value)</rpid:sphere></dm:person></presence>"
     }
 
-    @Test func aSphereConditionFollowsThePresentitysPublishedSphere() async throws {
+    /// Alice's rules allow bob while her sphere is "work"; bob has just subscribed.
+    static func bobSubscribedUnderAWorkSphereRule() async throws -> EngineHarness {
         let harness = EngineHarness(defaultPolicy: .confirm)
         let document = try Self.rules(Self.allowBob("<cr:sphere value=\"work\"/>"))
         harness.engine.xcapDocumentChanged(auid: "pres-rules", owner: "sip:alice@example.com", path: "index", document: document)
         await harness.settle()
         await harness.send(subscribeRequest())
+        return harness
+    }
+
+    @Test func aSphereConditionFollowsThePresentitysPublishedSphere() async throws {
+        let harness = try await Self.bobSubscribedUnderAWorkSphereRule()
         #expect(self.lastState(harness)?.hasPrefix("pending") == true)
         await harness.answer(try #require(harness.requests.last), status: 200)
         await harness.send(publishRequest(Self.sphere("work"), branch: "z9hG4bKsp1"))
@@ -78,11 +84,7 @@ import Testing
     }
 
     @Test func aSphereChangeTheStoreRefusesNeverReachesTheWatchers() async throws {
-        let harness = EngineHarness(defaultPolicy: .confirm)
-        let document = try Self.rules(Self.allowBob("<cr:sphere value=\"work\"/>"))
-        harness.engine.xcapDocumentChanged(auid: "pres-rules", owner: "sip:alice@example.com", path: "index", document: document)
-        await harness.settle()
-        await harness.send(subscribeRequest())
+        let harness = try await Self.bobSubscribedUnderAWorkSphereRule()
         await harness.answer(try #require(harness.requests.last), status: 200)
         await harness.send(publishRequest(Self.sphere("work"), branch: "z9hG4bKsp1"))
         await self.answerAll(harness)
