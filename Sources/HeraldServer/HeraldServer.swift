@@ -95,10 +95,13 @@ public final class HeraldServer: Service, Sendable {
                     waiting = nil
                 }
             }
-            Task { finish((try? await store.checkHealth()) != nil) }
-            Task {
+            let timeout = Task {
                 try? await Task.sleep(for: storeTimeout)
                 finish(false)
+            }
+            Task {
+                finish((try? await store.checkHealth()) != nil)
+                timeout.cancel()
             }
         }
     }

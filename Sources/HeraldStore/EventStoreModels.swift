@@ -113,6 +113,11 @@ extension PublicationStore {
     }
 
     public func applyPublicationChanges(_ changes: [PublicationChange]) async -> [Result<Void, any Error>] {
+        await self.applyPublicationChangesOneByOne(changes)
+    }
+
+    /// Each change with `savePublication` or `removePublication`, its own result each.
+    public func applyPublicationChangesOneByOne(_ changes: [PublicationChange]) async -> [Result<Void, any Error>] {
         var results: [Result<Void, any Error>] = []
         for change in changes {
             do {

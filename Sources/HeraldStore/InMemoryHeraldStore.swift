@@ -58,19 +58,7 @@ public actor InMemoryHeraldStore: HeraldStore {
         if self.publicationWritesHeld {
             await withCheckedContinuation { self.heldPublicationWrites.append($0) }
         }
-        var results: [Result<Void, any Error>] = []
-        for change in changes {
-            do {
-                switch change {
-                case .save(let record, let replacing): try self.savePublication(record, replacing: replacing)
-                case .remove(let tag): _ = try self.removePublication(entityTag: tag)
-                }
-                results.append(.success(()))
-            } catch {
-                results.append(.failure(error))
-            }
-        }
-        return results
+        return await self.applyPublicationChangesOneByOne(changes)
     }
 
     private static func key(_ username: String, _ domain: String) -> String { username + "@" + domain.lowercased() }
