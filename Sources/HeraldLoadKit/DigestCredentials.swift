@@ -1,4 +1,5 @@
 import Foundation
+import SIPCore
 import SIPProtocol
 
 /// Answers a 401/407 challenge (RFC 7616, qop=auth): the Authorization or Proxy-Authorization
@@ -8,6 +9,16 @@ public struct DigestCredentials: Sendable {
 
     public init(password: String) {
         self.password = password
+    }
+
+    /// The whole `Authorization:` (401) or `Proxy-Authorization:` (407) line answering the
+    /// challenge in `response`; nil for another status or without a usable challenge.
+    public func authorizationLine(answering response: SIPResponse, username: String, method: String, uri: String, cnonce: String) -> String? {
+        guard response.statusCode == 401 || response.statusCode == 407 else { return nil }
+        let challenge = response.statusCode == 401 ? "WWW-Authenticate" : "Proxy-Authenticate"
+        let challenges = response.headers.fields(SIPHeaderName(challenge)).map(\.value)
+        guard let value = self.authorization(challenges: challenges, username: username, method: method, uri: uri, cnonce: cnonce) else { return nil }
+        return (response.statusCode == 401 ? "Authorization: " : "Proxy-Authorization: ") + value
     }
 
     public func authorization(

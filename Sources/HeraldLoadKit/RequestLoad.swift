@@ -182,19 +182,14 @@ public final class RequestLoad: @unchecked Sendable {
                 return
             }
             self.pending[branch] = nil
-            if response.statusCode == 401 || response.statusCode == 407, !entry.answeredChallenge, let credentials = self.credentials {
-                let header = response.statusCode == 401 ? "WWW-Authenticate" : "Proxy-Authenticate"
-                let challenges = response.headers.fields(SIPHeaderName(header)).map(\.value)
-                if let value = credentials.authorization(
-                    challenges: challenges, username: entry.request.user, method: entry.request.method, uri: entry.request.requestURI,
-                    cnonce: "hl\(self.branchCounter)")
-                {
-                    var request = entry.request
-                    request.cseq += 1
-                    let line = (response.statusCode == 401 ? "Authorization: " : "Proxy-Authorization: ") + value
-                    self.send(request, dueAt: entry.dueAt, now: now, authorization: line, answeredChallenge: true)
-                    return
-                }
+            if !entry.answeredChallenge, let line = self.credentials?.authorizationLine(
+                answering: response, username: entry.request.user, method: entry.request.method, uri: entry.request.requestURI,
+                cnonce: "hl\(self.branchCounter)")
+            {
+                var request = entry.request
+                request.cseq += 1
+                self.send(request, dueAt: entry.dueAt, now: now, authorization: line, answeredChallenge: true)
+                return
             }
             if (200..<300).contains(response.statusCode) {
                 self.summary.completed += 1

@@ -169,14 +169,10 @@ final class FanoutScenario: @unchecked Sendable {
     /// The Authorization or Proxy-Authorization line answering `challenge` (401 or 407), or nil
     /// without a password or a usable challenge.
     func credentials(answering challenge: SIPResponse, user: String, method: String, uri: String) -> String? {
-        guard let password = self.options.password, challenge.statusCode == 401 || challenge.statusCode == 407 else { return nil }
-        let name = challenge.statusCode == 401 ? "WWW-Authenticate" : "Proxy-Authenticate"
-        let offers = challenge.headers.fields(SIPHeaderName(name)).map(\.value)
+        guard let password = self.options.password else { return nil }
         self.branchCounter += 1
-        guard let value = DigestCredentials(password: password).authorization(
-            challenges: offers, username: user, method: method, uri: uri, cnonce: "fo\(self.branchCounter)")
-        else { return nil }
-        return (challenge.statusCode == 401 ? "Authorization: " : "Proxy-Authorization: ") + value
+        return DigestCredentials(password: password).authorizationLine(
+            answering: challenge, username: user, method: method, uri: uri, cnonce: "fo\(self.branchCounter)")
     }
 
     /// SUBSCRIBEs not yet answered, by Call-ID, with their text and tries (UDP needs retransmission).

@@ -92,6 +92,23 @@ import Testing
         #expect(value.contains(#"opaque="o1""#))
         #expect(credentials.authorization(challenges: ["Basic realm=x"], username: "u", method: "M", uri: "u", cnonce: "c") == nil)
     }
+
+    @Test func answersA407WithProxyAuthorizationAndA401WithAuthorization() throws {
+        func response(_ status: Int, _ header: String) throws -> SIPResponse {
+            let text = "SIP/2.0 \(status) Challenge\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKx\r\nFrom: <sip:a@h>;tag=1\r\nTo: <sip:a@h>;tag=2\r\n"
+                + "Call-ID: c\r\nCSeq: 1 PUBLISH\r\n\(header): Digest realm=\"h\", nonce=\"n\", qop=\"auth\"\r\nContent-Length: 0\r\n\r\n"
+            guard case .response(let parsed) = try SIPMessageParser.parse(Array(text.utf8)) else { throw LoadError.invalid("not a response") }
+            return parsed
+        }
+        let credentials = DigestCredentials(password: "pw")
+        let proxy = credentials.authorizationLine(
+            answering: try response(407, "Proxy-Authenticate"), username: "load-p0", method: "PUBLISH", uri: "sip:load-p0@h", cnonce: "c")
+        #expect(proxy?.hasPrefix("Proxy-Authorization: Digest username=\"load-p0\", realm=\"h\"") == true)
+        let server = credentials.authorizationLine(
+            answering: try response(401, "WWW-Authenticate"), username: "u", method: "REGISTER", uri: "sip:h", cnonce: "c")
+        #expect(server?.hasPrefix("Authorization: Digest ") == true)
+        #expect(credentials.authorizationLine(answering: try response(403, "Proxy-Authenticate"), username: "u", method: "M", uri: "u", cnonce: "c") == nil)
+    }
 }
 
 @Suite struct RawAnswerTests {
