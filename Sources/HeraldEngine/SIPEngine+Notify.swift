@@ -10,33 +10,38 @@ extension SIPEngine {
     /// The body is computed when the NOTIFY leaves, so it always carries the latest state.
     func sendNotify(_ subscription: SubscriptionEntry, state: SubscriptionStateHeader, withState: Bool) {
         let id = subscription.id
-        let cseq = subscription.localCSeq
-        subscription.localCSeq += 1
-        if subscription.localCSeq > subscription.localCSeqReserved {
-            // Reserve the next block before using it, so a restart never reuses a CSeq.
-            subscription.localCSeqReserved = subscription.localCSeq + Self.cseqReservation
-            self.persist(subscription)
-        }
         switch self.stateBody(for: subscription, withState: withState) {
         case .ready(let body):
-            self.emitNotify(subscription, state: state, withState: withState, cseq: cseq, body: body)
+            self.emitNotify(subscription, state: state, withState: withState, body: body)
         case .later(let future):
             future.whenComplete { result in
                 guard self.subscriptions[id] != nil || state.status == .terminated else { return }
                 switch result {
                 case .success(let body):
-                    self.emitNotify(subscription, state: state, withState: withState, cseq: cseq, body: body)
+                    self.emitNotify(subscription, state: state, withState: withState, body: body)
                 case .failure(let error):
                     self.logger.error("cannot build NOTIFY body", metadata: ["error": "\(error)"])
-                    self.emitNotify(subscription, state: state, withState: withState, cseq: cseq, body: nil)
+                    self.emitNotify(subscription, state: state, withState: withState, body: nil)
                 }
             }
         }
     }
 
-    private func emitNotify(
-        _ subscription: SubscriptionEntry, state: SubscriptionStateHeader, withState: Bool, cseq: UInt32, body: (String, [UInt8])?
-    ) {
+    /// Sends the NOTIFY with the dialog's next CSeq, or queues it behind the one of another
+    /// subscription in the dialog that is still in flight (`SubscriptionDialog.notifyInFlight`).
+    private func emitNotify(_ subscription: SubscriptionEntry, state: SubscriptionStateHeader, withState: Bool, body: (String, [UInt8])?) {
+        let dialog = subscription.dialog
+        if dialog.notifyInFlight {
+            dialog.queuedNotifies.append { [weak self] in
+                guard let self, self.subscriptions[subscription.id] === subscription || state.status == .terminated else { return }
+                self.emitNotify(subscription, state: state, withState: withState, body: body)
+            }
+            return
+        }
+        dialog.notifyInFlight = true
+        let (cseq, reservationGrew) = dialog.takeLocalCSeq(reservationBlock: Self.cseqReservation)
+        // The larger reservation is stored before the NOTIFY leaves, so a restart never reuses a CSeq.
+        if reservationGrew { self.persist(subscription) }
         let request = self.notifyBytes(subscription, state: state, cseq: cseq, body: body)
         self.statistics.notifiesSent += 1
         if withState, let since = subscription.stateChangedAt {
@@ -48,9 +53,18 @@ extension SIPEngine {
             let retryAfter = response?.headers[SIPHeaderName(.retryAfter)].flatMap { Int($0.prefix { $0.isNumber }) }
             if response.map({ $0.statusCode >= 300 }) ?? true { self.statistics.notifiesFailed += 1 }
             self.metrics.notifyCompleted(status: response?.statusCode)
+            self.dialogNotifyCompleted(dialog)
             let actions = subscription.machine.notifyCompleted(statusCode: response?.statusCode, retryAfter: retryAfter, now: self.instant)
             self.apply(actions, to: subscription, transaction: nil)
             if subscription.machine.status == .terminated, state.status != .terminated { self.watcherChanged(subscription) }
+        }
+    }
+
+    /// The dialog's NOTIFY in flight completed: the next one queued in it may leave.
+    private func dialogNotifyCompleted(_ dialog: SubscriptionDialog) {
+        dialog.notifyInFlight = false
+        while !dialog.notifyInFlight, !dialog.queuedNotifies.isEmpty {
+            dialog.queuedNotifies.removeFirst()()
         }
     }
 
@@ -70,7 +84,7 @@ extension SIPEngine {
             text.withUTF8 { bytes.append(contentsOf: $0) }
         }
         func put(_ field: UnsafeBufferPointer<UInt8>) { bytes.append(contentsOf: field) }
-        subscription.withDialogBytes { dialog in
+        subscription.dialog.withBytes { dialog in
             put("NOTIFY ")
             if dialog.remoteTarget.isEmpty {
                 put("sip:" + (subscription.destination.address.ipAddress ?? "127.0.0.1"))

@@ -22,20 +22,39 @@ extension SIPEngine {
                 self.publicationSequence = max(self.publicationSequence, publication.sequence)
                 self.schedulePublicationExpiry(publication)
             }
+            // Subscriptions that share a dialog (RFC 6665 §4.5.2) get it back as one, with CSeqs
+            // above what any of them reserved.
+            var dialogs: [String: SubscriptionDialog] = [:]
+            let restorable = subscriptions.compactMap { record in
+                EventPackage.named(record.event).flatMap { package in
+                    SIPDestination(storedForm: record.destination).map { (record, package, $0) }
+                }
+            }
+            for (record, _, _) in restorable {
+                if let dialog = dialogs[record.localTag] {
+                    dialog.add(subscriptionID: record.id)
+                    dialog.localCSeqReserved = max(dialog.localCSeqReserved, record.localCSeqReserved)
+                    dialog.remoteCSeq = max(dialog.remoteCSeq, record.remoteCSeq)
+                } else {
+                    dialogs[record.localTag] = SubscriptionDialog(
+                        fields: DialogFields(record: record), localCSeq: 0, localCSeqReserved: record.localCSeqReserved,
+                        remoteCSeq: record.remoteCSeq, firstSubscriptionID: record.id)
+                }
+            }
+            for dialog in dialogs.values { dialog.localCSeq = dialog.localCSeqReserved + 1 }
             var live = 0
-            for record in subscriptions {
-                guard let package = EventPackage.named(record.event), let destination = SIPDestination(storedForm: record.destination)
-                else { continue }
+            for (record, package, destination) in restorable {
+                guard let dialog = dialogs[record.localTag] else { continue }
                 let isWatcherOfRules = package.kind == .presence && record.watcher != record.resource
                 let authorization = SubscriptionAuthorization(rawValue: record.authorization) ?? .pending
                 let remaining = record.expiresAt - now
                 let machine = NotifierSubscription(authorization: authorization, expiresAt: self.instant + .seconds(max(0, remaining)))
-                var compact = record
-                (compact.resource, compact.resourceURI) = self.sharedResourceStrings(
+                let (resource, resourceURI) = self.sharedResourceStrings(
                     event: package.name, resource: record.resource, resourceURI: record.resourceURI)
                 let entry = SubscriptionEntry(
-                    record: compact, machine: machine, package: package, destination: destination,
-                    localCSeq: record.localCSeqReserved + 1)
+                    id: record.id, eventID: record.eventID, resource: resource, resourceURI: resourceURI, expiresAt: record.expiresAt,
+                    createdAt: record.createdAt, dialog: dialog, machine: machine, package: package, destination: destination)
+                self.dialogs[record.localTag] = dialog
                 entry.needsFullState = true
                 // The winfo event is not stored; the authorization gives the one it had at creation.
                 entry.lastWatcherEvent = Self.watcherEvent(from: .pending, to: authorization)
@@ -43,7 +62,7 @@ extension SIPEngine {
                     // RFC 3858 §4 / RFC 3680 §5.2: a subscriber ignores a document whose version
                     // is not above the last it saw. Versions are not stored, but each went out in
                     // its own NOTIFY, so every one sent is below the reserved CSeq.
-                    entry.watcherInfoVersion = Int(clamping: record.localCSeqReserved)
+                    entry.watcherInfoVersion = Int(clamping: dialog.localCSeqReserved)
                 }
                 if isWatcherOfRules {
                     // What the rules show this watcher is derived again from the rules loaded above.

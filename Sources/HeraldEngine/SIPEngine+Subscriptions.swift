@@ -8,7 +8,9 @@ import SIPProtocol
 extension SIPEngine {
     // MARK: New subscriptions (RFC 6665 §4.2.1.1)
 
-    func subscribe(_ entry: ServerTransactionEntry, resource uri: SIPURI) {
+    /// A SUBSCRIBE that creates a subscription: in a new dialog, or in `dialog` when the
+    /// subscriber adds one to a dialog it has (RFC 6665 §4.5.2).
+    func subscribe(_ entry: ServerTransactionEntry, resource uri: SIPURI, in dialog: SubscriptionDialog? = nil) {
         let request = entry.request
         guard let (package, eventID) = self.eventPackage(of: request, entry: entry) else { return }
         if let accept = request.headers[SIPHeaderName(.accept)], !accept.isEmpty,
@@ -51,13 +53,13 @@ extension SIPEngine {
         if expires == 0 {
             // A fetch (RFC 6665 §4.4.3): one NOTIFY with the state, then terminated.
             self.createSubscription(
-                entry, package: package, eventID: eventID, uri: uri, contact: contact, expires: 0, authorization: authorization,
+                entry, in: dialog, package: package, eventID: eventID, uri: uri, contact: contact, expires: 0, authorization: authorization,
                 transformations: decision?.1, authenticated: authenticated)
             return
         }
         self.createSubscription(
-            entry, package: package, eventID: eventID, uri: uri, contact: contact, expires: expires, authorization: authorization,
-            transformations: decision?.1, authenticated: authenticated)
+            entry, in: dialog, package: package, eventID: eventID, uri: uri, contact: contact, expires: expires,
+            authorization: authorization, transformations: decision?.1, authenticated: authenticated)
     }
 
     /// The Event header's package and id; answers 489 with Allow-Events when unknown (RFC 6665 §8.2.2).
@@ -77,30 +79,43 @@ extension SIPEngine {
     }
 
     private func createSubscription(
-        _ entry: ServerTransactionEntry, package: EventPackage, eventID: String?, uri: SIPURI, contact: NameAddress, expires: Int,
-        authorization: SubscriptionAuthorization, transformations: PresenceTransformations?, authenticated: Bool
+        _ entry: ServerTransactionEntry, in existingDialog: SubscriptionDialog?, package: EventPackage, eventID: String?, uri: SIPURI,
+        contact: NameAddress, expires: Int, authorization: SubscriptionAuthorization, transformations: PresenceTransformations?,
+        authenticated: Bool
     ) {
         let essentials = entry.essentials
         let now = self.instant
         let wallNow = self.wallClock()
-        let routeSet = ((try? entry.request.recordRoutes()) ?? []).map(\.description)
         var resourceURI = uri
         resourceURI.parameters = []
         resourceURI.headers = []
         let (resource, sharedURI) = self.sharedResourceStrings(
             event: package.name, resource: uri.addressOfRecord, resourceURI: resourceURI.description)
-        let record = SubscriptionRecord(
-            id: SubscriptionEntry.id(localTag: entry.toTag, event: package.name, eventID: eventID),
-            event: package.name, eventID: eventID, resource: resource, resourceURI: sharedURI,
-            watcher: essentials.from.uri.addressOfRecord, watcherAddress: Self.addressWithoutTag(essentials.from),
-            watcherDisplayName: essentials.from.displayName.map(Self.unquote), callID: essentials.callID, localTag: entry.toTag,
-            remoteTag: essentials.from.tag ?? "", remoteTarget: contact.uri.description, routeSet: routeSet,
-            localCSeqReserved: Self.cseqReservation, remoteCSeq: essentials.cseq.sequenceNumber, expiresAt: wallNow + Int64(expires),
-            status: SubscriptionStatus.pending.rawValue, authorization: authorization.rawValue, destination: "",
-            createdAt: wallNow)
+        let dialog: SubscriptionDialog
+        let id: String
+        if let existingDialog {
+            // The route set stays the one the dialog was created with (RFC 3261 §12.2.2); the
+            // Contact refreshes the remote target.
+            dialog = existingDialog
+            dialog.updateRemoteTarget(contact.uri.description)
+            id = SubscriptionEntry.id(localTag: dialog.fields.localTag, event: package.name, eventID: eventID)
+            dialog.add(subscriptionID: id)
+        } else {
+            id = SubscriptionEntry.id(localTag: entry.toTag, event: package.name, eventID: eventID)
+            let fields = DialogFields(
+                callID: essentials.callID, localTag: entry.toTag, remoteTag: essentials.from.tag ?? "",
+                watcher: essentials.from.uri.addressOfRecord, watcherAddress: Self.addressWithoutTag(essentials.from),
+                watcherDisplayName: essentials.from.displayName.map(Self.unquote), remoteTarget: contact.uri.description,
+                routeSet: ((try? entry.request.recordRoutes()) ?? []).map(\.description))
+            dialog = SubscriptionDialog(
+                fields: fields, localCSeq: 1, localCSeqReserved: Self.cseqReservation, remoteCSeq: essentials.cseq.sequenceNumber,
+                firstSubscriptionID: id)
+            self.dialogs[entry.toTag] = dialog
+        }
         let subscription = SubscriptionEntry(
-            record: record, machine: NotifierSubscription(authorization: authorization, expiresAt: now + .seconds(expires)),
-            package: package, destination: entry.destination, localCSeq: 1)
+            id: id, eventID: eventID, resource: resource, resourceURI: sharedURI, expiresAt: wallNow + Int64(expires), createdAt: wallNow,
+            dialog: dialog, machine: NotifierSubscription(authorization: authorization, expiresAt: now + .seconds(expires)),
+            package: package, destination: entry.destination)
         // As seed 000 shows them (examples 3 and 4): a watcher waiting for authorization with
         // event "subscribe", one authorized at once (by rules, the default policy, or herself)
         // with "approved" (RFC 3858's event values).
@@ -126,21 +141,29 @@ extension SIPEngine {
         guard let (package, eventID) = self.eventPackage(of: entry.request, entry: entry) else { return }
         let localTag = essentials.to.tag ?? ""
         let remoteTag = essentials.from.tag ?? ""
-        let id = SubscriptionEntry.id(localTag: localTag, event: package.name, eventID: eventID)
-        let legacyID = SubscriptionEntry.legacyID(
-            callID: essentials.callID, localTag: localTag, remoteTag: remoteTag, event: package.name, eventID: eventID)
-        guard let subscription = self.subscriptions[id] ?? self.subscriptions[legacyID],
-            subscription.belongs(toDialog: essentials.callID, remoteTag: remoteTag)
-        else {
+        guard let dialog = self.dialogs[localTag], dialog.matches(callID: essentials.callID, remoteTag: remoteTag) else {
             self.respond(entry, status: 481, reason: "Call/Transaction Does Not Exist: no such subscription")
             return
         }
-        guard essentials.cseq.sequenceNumber > subscription.remoteCSeq else {
+        guard essentials.cseq.sequenceNumber > dialog.remoteCSeq else {
             // RFC 3261 §12.2.2: a lower CSeq in a dialog is out of order.
             self.respond(entry, status: 500, reason: "Server Internal Error: CSeq out of order", headers: [(SIPHeaderName(.retryAfter), "1")])
             return
         }
-        subscription.remoteCSeq = essentials.cseq.sequenceNumber
+        dialog.remoteCSeq = essentials.cseq.sequenceNumber
+        let id = SubscriptionEntry.id(localTag: localTag, event: package.name, eventID: eventID)
+        let legacyID = SubscriptionEntry.legacyID(
+            callID: essentials.callID, localTag: localTag, remoteTag: remoteTag, event: package.name, eventID: eventID)
+        guard let subscription = self.subscriptions[id] ?? self.subscriptions[legacyID], subscription.dialog === dialog else {
+            // RFC 6665 §4.5.2: another event or id in the dialog is a new subscription in it, to
+            // the dialog's resource (the From of its NOTIFYs).
+            guard let resource = self.subscriptions[dialog.firstSubscriptionID].flatMap({ try? SIPURI(parsing: $0.resourceURI) }) else {
+                self.respond(entry, status: 481, reason: "Call/Transaction Does Not Exist: no such subscription")
+                return
+            }
+            self.subscribe(entry, resource: resource, in: dialog)
+            return
+        }
         let policy = package.subscriptionExpiry
         let requested = entry.request.expires ?? policy.defaultExpires
         if requested > 0, requested < policy.minExpires {
@@ -148,7 +171,7 @@ extension SIPEngine {
             return
         }
         if case .addresses(let contacts)? = try? entry.request.contacts(), let contact = contacts.first {
-            subscription.updateRemoteTarget(contact.uri.description)  // RFC 3261 §12.2.2 target refresh
+            dialog.updateRemoteTarget(contact.uri.description)  // RFC 3261 §12.2.2 target refresh
         }
         let now = self.instant
         if requested == 0 {
@@ -221,6 +244,15 @@ extension SIPEngine {
     func removeSubscription(_ subscription: SubscriptionEntry) {
         let id = subscription.id
         guard self.subscriptions.removeValue(forKey: id) != nil else { return }
+        let dialog = subscription.dialog
+        if dialog.remove(subscriptionID: id) {
+            let localTag = dialog.fields.localTag
+            if self.dialogs[localTag] === dialog { self.dialogs[localTag] = nil }
+        } else {
+            // The dialog goes on: its other subscriptions now carry the CSeqs it reserved, which
+            // the removed one's stored record held (RFC 3261 §12.2.1.1 across a restart).
+            for other in dialog.subscriptionIDs { self.subscriptions[other].map(self.persist) }
+        }
         let key = Self.resourceKey(subscription.package.name, subscription.resource)
         self.subscriptionsByResource[key]?.remove(id)
         if self.subscriptionsByResource[key]?.isEmpty == true {

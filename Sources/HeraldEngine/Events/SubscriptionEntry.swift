@@ -18,17 +18,14 @@ final class SubscriptionEntry: @unchecked Sendable {
     let resource: String
     /// The resource URI as subscribed to (From of NOTIFYs); usually the same string as `resource`.
     let resourceURI: String
-    private var dialogText: String
-    /// NOTIFY CSeq numbers up to this one may have been used (reserved in the store).
-    var localCSeqReserved: UInt32
-    var remoteCSeq: UInt32
+    /// The dialog this subscription lives in, shared with any other subscription the subscriber
+    /// added to it (RFC 6665 §4.5.2).
+    let dialog: SubscriptionDialog
     /// Seconds since 1970.
     var expiresAt: Int64
     let createdAt: Int64
     var machine: NotifierSubscription
     var destination: SIPDestination
-    /// The next NOTIFY CSeq to use; numbers up to `localCSeqReserved` are reserved in the store.
-    var localCSeq: UInt32
     /// The next state NOTIFY must be a full document (first one, refresh, RFC 3858 §4.3).
     var needsFullState = true
     /// Why each watcher is in its state, for winfo `event` (RFC 3857 §3.5.1).
@@ -43,20 +40,20 @@ final class SubscriptionEntry: @unchecked Sendable {
     /// Boxed: most subscriptions have none, and the inline optional is large.
     private var transformationsBox: TransformationsBox?
 
-    init(record: SubscriptionRecord, machine: NotifierSubscription, package: EventPackage, destination: SIPDestination, localCSeq: UInt32) {
-        self.id = record.id
+    init(
+        id: String, eventID: String?, resource: String, resourceURI: String, expiresAt: Int64, createdAt: Int64, dialog: SubscriptionDialog,
+        machine: NotifierSubscription, package: EventPackage, destination: SIPDestination
+    ) {
+        self.id = id
         self.package = package
-        self.eventID = record.eventID
-        self.resource = record.resource
-        self.resourceURI = record.resourceURI
-        self.dialogText = DialogFields.pack(record)
-        self.localCSeqReserved = record.localCSeqReserved
-        self.remoteCSeq = record.remoteCSeq
-        self.expiresAt = record.expiresAt
-        self.createdAt = record.createdAt
+        self.eventID = eventID
+        self.resource = resource
+        self.resourceURI = resourceURI
+        self.dialog = dialog
+        self.expiresAt = expiresAt
+        self.createdAt = createdAt
         self.machine = machine
         self.destination = destination
-        self.localCSeq = localCSeq
     }
 
     /// The stored form, with the state machine's status and the destination's text.
@@ -66,30 +63,16 @@ final class SubscriptionEntry: @unchecked Sendable {
             id: self.id, event: self.package.name, eventID: self.eventID, resource: self.resource, resourceURI: self.resourceURI,
             watcher: fields.watcher, watcherAddress: fields.watcherAddress, watcherDisplayName: fields.watcherDisplayName,
             callID: fields.callID, localTag: fields.localTag, remoteTag: fields.remoteTag, remoteTarget: fields.remoteTarget,
-            routeSet: fields.routeSet, localCSeqReserved: self.localCSeqReserved, remoteCSeq: self.remoteCSeq, expiresAt: self.expiresAt,
+            routeSet: fields.routeSet, localCSeqReserved: self.dialog.localCSeqReserved, remoteCSeq: self.dialog.remoteCSeq,
+            expiresAt: self.expiresAt,
             status: self.machine.status.rawValue, authorization: self.machine.authorization.rawValue,
             destination: self.destination.storedForm, createdAt: self.createdAt)
     }
 
-    var dialogFields: DialogFields { DialogFields(packed: self.dialogText) }
-
-    /// The dialog's fields as bytes of the packed text, without a String per field: what a
-    /// NOTIFY needs, thousands of times a second.
-    func withDialogBytes<Result>(_ body: (PackedDialogFields) -> Result) -> Result {
-        var text = self.dialogText
-        return text.withUTF8 { body(PackedDialogFields(bytes: $0)) }
-    }
+    var dialogFields: DialogFields { self.dialog.fields }
 
     /// The watcher's address-of-record.
-    var watcher: String { self.dialogFields.watcher }
-
-    /// RFC 3261 §12.2.2: a refresh's Contact replaces the remote target.
-    func updateRemoteTarget(_ target: String) {
-        var fields = self.dialogFields
-        guard fields.remoteTarget != target else { return }
-        fields.remoteTarget = target
-        self.dialogText = fields.packed
-    }
+    var watcher: String { self.dialog.fields.watcher }
 
     /// What the presentity's rules let this watcher see (RFC 5025 §3.3); nil: everything
     /// (no rules, or the presentity herself).
@@ -123,7 +106,7 @@ final class SubscriptionEntry: @unchecked Sendable {
 
     /// Matches an in-dialog SUBSCRIBE (RFC 6665 §4.1.2.1: dialog plus Event type and id). Our
     /// local tag is 64 random bits, unique per dialog, so it names the dialog here; the Call-ID
-    /// and remote tag are compared after the lookup (`belongs(toDialog:)`). Short enough to be
+    /// and remote tag are compared after the lookup (`SubscriptionDialog.matches`). Short enough to be
     /// stored inline, without an allocation, when there is no event id.
     static func id(localTag: String, event: String, eventID: String?) -> String {
         let code: String
@@ -143,9 +126,92 @@ final class SubscriptionEntry: @unchecked Sendable {
         [callID, localTag, remoteTag, event, eventID ?? ""].joined(separator: "|")
     }
 
-    func belongs(toDialog callID: String, remoteTag: String) -> Bool {
-        let fields = self.dialogFields
+}
+
+/// The dialog one or more subscriptions live in. A subscription usually has its dialog to
+/// itself, but a subscriber may add subscriptions to an existing dialog with a SUBSCRIBE in it
+/// that names another event or id (RFC 6665 §4.5.2). They then share what RFC 3261 §12 keeps per
+/// dialog: its identity, remote target and route set, and the CSeq spaces, so NOTIFY CSeqs
+/// rise across all of them (§12.2.1.1) and the subscriber's SUBSCRIBE CSeqs too (§12.2.2).
+/// Confined to the engine loop.
+final class SubscriptionDialog: @unchecked Sendable {
+    /// `DialogFields.packed`: one string rather than a String per field, because a server
+    /// holds hundreds of thousands of dialogs.
+    private var text: String
+    /// The next NOTIFY's CSeq.
+    var localCSeq: UInt32
+    /// NOTIFY CSeq numbers up to this one may have been used (reserved in the store).
+    var localCSeqReserved: UInt32
+    /// The highest CSeq of the subscriber's requests in the dialog.
+    var remoteCSeq: UInt32
+    /// The subscription that created the dialog, or the oldest one left.
+    private(set) var firstSubscriptionID: String
+    /// Subscriptions added later in the dialog; empty (no allocation) for almost every dialog.
+    private(set) var laterSubscriptionIDs: [String] = []
+    /// A NOTIFY of this dialog awaits its final response. Another waits in `queuedNotifies`:
+    /// sent together over UDP, a later CSeq could arrive first, and the subscriber would refuse
+    /// the earlier one as out of order (RFC 3261 §12.2.2).
+    var notifyInFlight = false
+    var queuedNotifies: [() -> Void] = []
+
+    init(fields: DialogFields, localCSeq: UInt32, localCSeqReserved: UInt32, remoteCSeq: UInt32, firstSubscriptionID: String) {
+        self.text = fields.packed
+        self.localCSeq = localCSeq
+        self.localCSeqReserved = localCSeqReserved
+        self.remoteCSeq = remoteCSeq
+        self.firstSubscriptionID = firstSubscriptionID
+    }
+
+    var fields: DialogFields { DialogFields(packed: self.text) }
+
+    /// The dialog's fields as bytes of the packed text, without a String per field: what a
+    /// NOTIFY needs, thousands of times a second.
+    func withBytes<Result>(_ body: (PackedDialogFields) -> Result) -> Result {
+        var text = self.text
+        return text.withUTF8 { body(PackedDialogFields(bytes: $0)) }
+    }
+
+    /// Every subscription in the dialog, oldest first.
+    var subscriptionIDs: [String] { [self.firstSubscriptionID] + self.laterSubscriptionIDs }
+
+    var isShared: Bool { !self.laterSubscriptionIDs.isEmpty }
+
+    func add(subscriptionID: String) { self.laterSubscriptionIDs.append(subscriptionID) }
+
+    /// Takes a subscription out of the dialog; true when none is left, and the dialog is over.
+    func remove(subscriptionID: String) -> Bool {
+        if subscriptionID == self.firstSubscriptionID {
+            guard !self.laterSubscriptionIDs.isEmpty else { return true }
+            self.firstSubscriptionID = self.laterSubscriptionIDs.removeFirst()
+        } else {
+            self.laterSubscriptionIDs.removeAll { $0 == subscriptionID }
+        }
+        return false
+    }
+
+    /// The CSeq for the next NOTIFY, and whether the reservation had to grow first (the caller
+    /// stores it before the NOTIFY leaves, so a restart never reuses a number).
+    func takeLocalCSeq(reservationBlock: UInt32) -> (cseq: UInt32, reservationGrew: Bool) {
+        let cseq = self.localCSeq
+        self.localCSeq += 1
+        guard self.localCSeq > self.localCSeqReserved else { return (cseq, false) }
+        self.localCSeqReserved = self.localCSeq + reservationBlock
+        return (cseq, true)
+    }
+
+    /// RFC 6665 §4.1.2.1: a request is in this dialog when its Call-ID and remote tag match too
+    /// (our local tag, 64 random bits, found it).
+    func matches(callID: String, remoteTag: String) -> Bool {
+        let fields = self.fields
         return fields.callID == callID && fields.remoteTag == remoteTag
+    }
+
+    /// RFC 3261 §12.2.2: a refresh's Contact replaces the dialog's remote target.
+    func updateRemoteTarget(_ target: String) {
+        var fields = self.fields
+        guard fields.remoteTarget != target else { return }
+        fields.remoteTarget = target
+        self.text = fields.packed
     }
 }
 
@@ -160,12 +226,11 @@ struct DialogFields {
     var remoteTarget: String
     var routeSet: [String]
 
-    static func pack(_ record: SubscriptionRecord) -> String {
-        DialogFields(
+    init(record: SubscriptionRecord) {
+        self.init(
             callID: record.callID, localTag: record.localTag, remoteTag: record.remoteTag, watcher: record.watcher,
             watcherAddress: record.watcherAddress, watcherDisplayName: record.watcherDisplayName, remoteTarget: record.remoteTarget,
-            routeSet: record.routeSet
-        ).packed
+            routeSet: record.routeSet)
     }
 
     var packed: String {
@@ -210,7 +275,7 @@ struct DialogFields {
 }
 
 /// A view of `DialogFields.packed` bytes: field `i` is the text between the i-th and the
-/// (i+1)-th NUL. Valid only inside `SubscriptionEntry.withDialogBytes`.
+/// (i+1)-th NUL. Valid only inside `SubscriptionDialog.withBytes`.
 struct PackedDialogFields {
     let bytes: UnsafeBufferPointer<UInt8>
     /// Where each field starts; one past the end closes the last.
