@@ -19,6 +19,10 @@ public struct EngineConfiguration: Sendable {
     public var serverName: String
     /// Policy for watchers of presentities without rules of their own.
     public var defaultPolicy: DefaultAuthorizationPolicy
+    /// How long a watcher's request may await the presentity's decision, pending and then
+    /// waiting, before it is given up (RFC 3857 §4.7.1: long enough for her to log in days
+    /// later); nil: a pending subscription that expires is simply gone.
+    public var authorizationWait: Duration?
     /// `host:port` Herald puts in Via and Contact for each transport (the listener's address).
     public var sentBy: [SIPTransportKind: String]
     /// IP addresses of trusted network elements (an S-CSCF, an application server): their
@@ -38,7 +42,8 @@ public struct EngineConfiguration: Sendable {
         domains: [String], listenAddresses: [String], authMode: AuthMode = .digest,
         timers: TransactionTimerSettings = TransactionTimerSettings(), registrar: ExpiryPolicy = ExpiryPolicy(),
         limits: SIPParserLimits = SIPParserLimits(), serverName: String = "Herald",
-        defaultPolicy: DefaultAuthorizationPolicy = .confirm, sentBy: [SIPTransportKind: String] = [:], trustedHosts: [String] = [],
+        defaultPolicy: DefaultAuthorizationPolicy = .confirm, authorizationWait: Duration? = Self.defaultAuthorizationWait,
+        sentBy: [SIPTransportKind: String] = [:], trustedHosts: [String] = [],
         routes: StaticRouteTable = StaticRouteTable(), proxyInviteTimeout: Duration = .seconds(181),
         xcapRoot: String = "/", routeSecret: [UInt8] = (0..<32).map { _ in UInt8.random(in: 0...255) }
     ) {
@@ -48,6 +53,7 @@ public struct EngineConfiguration: Sendable {
         self.proxyInviteTimeout = proxyInviteTimeout
         self.trustedHosts = Set(trustedHosts.map { $0.lowercased() })
         self.defaultPolicy = defaultPolicy
+        self.authorizationWait = authorizationWait
         self.sentBy = sentBy
         self.domains = domains
         self.listenAddresses = listenAddresses
@@ -57,6 +63,9 @@ public struct EngineConfiguration: Sendable {
         self.limits = limits
         self.serverName = serverName
     }
+
+    /// A week.
+    public static let defaultAuthorizationWait: Duration = .seconds(7 * 24 * 3600)
 
     /// What the core announces. Extensions are listed only when implemented: `path` because the
     /// registrar stores and returns Path (RFC 3327 §5.3).

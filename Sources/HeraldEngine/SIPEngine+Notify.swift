@@ -56,7 +56,32 @@ extension SIPEngine {
             self.dialogNotifyCompleted(dialog)
             let actions = subscription.machine.notifyCompleted(statusCode: response?.statusCode, retryAfter: retryAfter, now: self.instant)
             self.apply(actions, to: subscription, transaction: nil)
-            if subscription.machine.status == .terminated, state.status != .terminated { self.watcherChanged(subscription) }
+            if subscription.machine.status == .terminated, state.status != .terminated {
+                // Ended by the failure: for the presentity, a watcher that stopped answering is
+                // like one that stopped refreshing (RFC 3857 has no event of its own for it).
+                subscription.lastWatcherEvent = .timeout
+                self.watcherChanged(subscription)
+            }
+            if response == nil || response.map({ $0.statusCode >= 300 }) == true,
+                NotifierSubscription.failureEndsDialog(statusCode: response?.statusCode)
+            {
+                self.endDialog(dialog)
+            }
+        }
+    }
+
+    /// A NOTIFY's answer said the dialog itself is gone (RFC 5057 §5.1): its other
+    /// subscriptions end too, without NOTIFYs, and nothing queued in it is sent.
+    private func endDialog(_ dialog: SubscriptionDialog) {
+        dialog.queuedNotifies.removeAll()
+        for id in dialog.subscriptionIDs {
+            guard let other = self.subscriptions[id] else { continue }
+            let wasTerminated = other.machine.status == .terminated
+            self.apply(other.machine.dialogEnded(), to: other, transaction: nil)
+            if !wasTerminated {
+                other.lastWatcherEvent = .timeout
+                self.watcherChanged(other)
+            }
         }
     }
 
@@ -241,7 +266,7 @@ extension SIPEngine {
         switch subscription.machine.status {
         case .active: status = .active
         case .pending: status = .pending
-        case .terminated: status = .terminated
+        case .terminated: status = subscription.machine.isWaiting ? .waiting : .terminated
         }
         let dialog = subscription.dialogFields
         let watcherURI = (try? NameAddress(parsing: dialog.watcherAddress))?.uri.description ?? dialog.watcher

@@ -178,7 +178,10 @@ extension SIPEngine {
     func reauthorizeWatchers(of owner: String) {
         let key = Self.resourceKey(EventPackage.presence.name, owner)
         for id in self.subscriptionsByResource[key] ?? [] {
-            guard let subscription = self.subscriptions[id], subscription.machine.status != .terminated else { continue }
+            // Live subscriptions, and waiting watchers the presentity may now approve or reject
+            // (RFC 3857 §4.7.1).
+            guard let subscription = self.subscriptions[id], subscription.machine.status != .terminated || subscription.machine.isWaiting
+            else { continue }
             let watcher = subscription.watcher
             guard watcher != owner else { continue }
             let decision = self.presenceDecision(resource: owner, watcher: watcher, authenticated: subscription.watcherAuthenticated)

@@ -48,7 +48,16 @@ extension SIPEngine {
                 let isWatcherOfRules = package.kind == .presence && record.watcher != record.resource
                 let authorization = SubscriptionAuthorization(rawValue: record.authorization) ?? .pending
                 let remaining = record.expiresAt - now
-                let machine = NotifierSubscription(authorization: authorization, expiresAt: self.instant + .seconds(max(0, remaining)))
+                let wait = self.configuration.authorizationWait
+                let isWaiting = record.status == SubscriptionEntry.waitingStatus
+                var machine = NotifierSubscription(
+                    authorization: authorization, expiresAt: self.instant + .seconds(max(0, remaining)), authorizationWait: wait)
+                var waitingActions: [NotifierSubscription.Action] = [.remove]
+                if isWaiting, let wait {
+                    // A waiting watcher's stored expiry is the time it is given up.
+                    (machine, waitingActions) = NotifierSubscription.waiting(
+                        authorization: authorization, authorizationWait: wait, givenUpAt: self.instant + .seconds(max(0, remaining)))
+                }
                 let (resource, resourceURI) = self.sharedResourceStrings(
                     event: package.name, resource: record.resource, resourceURI: record.resourceURI)
                 let entry = SubscriptionEntry(
@@ -73,12 +82,18 @@ extension SIPEngine {
                 }
                 self.subscriptions[record.id] = entry
                 self.subscriptionsByResource[Self.resourceKey(package.name, entry.resource), default: []].insert(entry.id)
-                if remaining <= 0 {
+                if isWaiting {
                     entry.lastWatcherEvent = .timeout
-                    self.apply(entry.machine.terminate(reason: .timeout, now: self.instant), to: entry, transaction: nil)
+                    self.apply(waitingActions, to: entry, transaction: nil)
+                } else if remaining <= 0 {
+                    entry.lastWatcherEvent = .timeout
+                    self.apply(entry.machine.expire(now: self.instant), to: entry, transaction: nil)
                 } else {
                     live += 1
-                    self.apply(entry.machine.resume(), to: entry, transaction: nil)
+                    // A pending watcher's wait counts from its SUBSCRIBE (the time it became
+                    // pending is not stored).
+                    let waitEnds = wait.map { self.instant + .seconds(record.createdAt - now) + $0 }
+                    self.apply(entry.machine.resume(authorizationDeadline: waitEnds), to: entry, transaction: nil)
                 }
             }
             // State that expired while the server was down has left the composition: tell the
@@ -94,6 +109,6 @@ extension SIPEngine {
 
     public var activeSubscriptionCount: Int {
         self.loop.preconditionInEventLoop()
-        return self.subscriptions.count
+        return self.subscriptions.values.count { !$0.machine.isWaiting }
     }
 }

@@ -112,10 +112,14 @@ extension SIPEngine {
                 firstSubscriptionID: id)
             self.dialogs[entry.toTag] = dialog
         }
+        let machine = NotifierSubscription(
+            authorization: authorization, expiresAt: now + .seconds(expires), authorizationWait: self.configuration.authorizationWait)
         let subscription = SubscriptionEntry(
             id: id, eventID: eventID, resource: resource, resourceURI: sharedURI, expiresAt: wallNow + Int64(expires), createdAt: wallNow,
-            dialog: dialog, machine: NotifierSubscription(authorization: authorization, expiresAt: now + .seconds(expires)),
-            package: package, destination: entry.destination)
+            dialog: dialog, machine: machine, package: package, destination: entry.destination)
+        if package.kind == .presence {
+            self.replaceWaitingRequests(of: subscription.watcher, resource: resource)
+        }
         // As seed 000 shows them (examples 3 and 4): a watcher waiting for authorization with
         // event "subscribe", one authorized at once (by rules, the default policy, or herself)
         // with "approved" (RFC 3858's event values).
@@ -156,8 +160,12 @@ extension SIPEngine {
             callID: essentials.callID, localTag: localTag, remoteTag: remoteTag, event: package.name, eventID: eventID)
         guard let subscription = self.subscriptions[id] ?? self.subscriptions[legacyID], subscription.dialog === dialog else {
             // RFC 6665 §4.5.2: another event or id in the dialog is a new subscription in it, to
-            // the dialog's resource (the From of its NOTIFYs).
-            guard let resource = self.subscriptions[dialog.firstSubscriptionID].flatMap({ try? SIPURI(parsing: $0.resourceURI) }) else {
+            // the dialog's resource (the From of its NOTIFYs), while the dialog lasts (a waiting
+            // watcher keeps its entry, not its dialog).
+            let members = dialog.subscriptionIDs.compactMap { self.subscriptions[$0] }
+            guard members.contains(where: { $0.machine.status != .terminated }),
+                let resource = members.first.flatMap({ try? SIPURI(parsing: $0.resourceURI) })
+            else {
                 self.respond(entry, status: 481, reason: "Call/Transaction Does Not Exist: no such subscription")
                 return
             }
@@ -205,14 +213,31 @@ extension SIPEngine {
                 let id = subscription.id
                 self.schedule(at: at) { [weak self] in
                     guard let self, let subscription = self.subscriptions[id], subscription.machine.isCurrent(timer) else { return }
-                    if timer.kind == .expiry { subscription.lastWatcherEvent = .timeout }
-                    self.apply(subscription.machine.timerFired(timer, now: self.instant), to: subscription, transaction: nil)
-                    if subscription.machine.status == .terminated { self.watcherChanged(subscription) }
+                    switch timer.kind {
+                    case .expiry: subscription.lastWatcherEvent = .timeout
+                    case .authorizationWait: subscription.lastWatcherEvent = .giveup
+                    case .retry: break
+                    }
+                    let wasWaiting = subscription.machine.isWaiting
+                    let actions = subscription.machine.timerFired(timer, now: self.instant)
+                    self.apply(actions, to: subscription, transaction: nil)
+                    // A pending watcher that times out becomes waiting once its final NOTIFY is
+                    // through (`.keepWaiting`); the terminated state between is transient and
+                    // not reported (RFC 3857 §4.7.2).
+                    if subscription.machine.status == .terminated, !subscription.machine.isAboutToWait || wasWaiting {
+                        self.watcherChanged(subscription)
+                    }
                 }
             case .persist:
                 self.persist(subscription)
             case .remove:
                 self.removeSubscription(subscription)
+            case .keepWaiting(let until):
+                // Stored with its giveup time in place of the expiry, which has passed.
+                subscription.expiresAt = self.wallClock() + Int64(NotifierSubscription.remainingSeconds(until: until, now: self.instant))
+                subscription.lastWatcherEvent = .timeout
+                self.persist(subscription)
+                self.watcherChanged(subscription)
             }
         }
     }
@@ -264,6 +289,17 @@ extension SIPEngine {
     }
 
     static let cseqReservation: UInt32 = 100
+
+    /// A watcher subscribing again replaces the request it left waiting (RFC 3857 §4.7.1:
+    /// the old one ends with event "giveup"), so winfo lists her once.
+    private func replaceWaitingRequests(of watcher: String, resource: String) {
+        for id in self.subscriptionsByResource[Self.resourceKey(EventPackage.presence.name, resource)] ?? [] {
+            guard let old = self.subscriptions[id], old.machine.isWaiting, old.watcher == watcher else { continue }
+            old.lastWatcherEvent = .giveup
+            self.apply(old.machine.replacedByNewSubscription(), to: old, transaction: nil)
+            self.watcherChanged(old)
+        }
+    }
 
     /// The resource strings to keep for a new subscription: those of another watcher of the
     /// same resource when equal, so that every watcher shares one copy of each.

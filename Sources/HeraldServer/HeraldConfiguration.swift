@@ -24,6 +24,8 @@ public struct HeraldConfiguration: Sendable {
     public var maxHeaders = 128
     public var tcpIdleTimeoutSeconds = 300
     public var defaultPolicy: DefaultAuthorizationPolicy = .confirm
+    /// Seconds a watcher's request may await the presentity's decision (0: none, RFC 3857 §4.7.1).
+    public var authorizationWaitSeconds = Int(EngineConfiguration.defaultAuthorizationWait.components.seconds)
     public var trustedHosts: [String] = []
     /// Static routes to other domains (`domain=sip:ip:port`), RFC 3261 §16.6 step 7 without DNS.
     public var routes = StaticRouteTable()
@@ -48,6 +50,7 @@ public struct HeraldConfiguration: Sendable {
         var max_headers: Int?
         var tcp_idle_timeout: Int?
         var default_policy: String?
+        var authorization_wait: Int?
         var trusted_hosts: [String]?
         var routes: [String: String]?
         var xcap_root: String?
@@ -80,6 +83,7 @@ public struct HeraldConfiguration: Sendable {
         if let headers = file.max_headers { try self.setMaxHeaders(headers) }
         if let timeout = file.tcp_idle_timeout { try self.setIdleTimeout(timeout) }
         if let policy = file.default_policy { try self.setDefaultPolicy(policy) }
+        if let wait = file.authorization_wait { try self.setAuthorizationWait(wait) }
         if let hosts = file.trusted_hosts { try self.setTrustedHosts(hosts) }
         if let root = file.xcap_root { try self.setXCAPRoot(root) }
         if let proxies = file.identity_proxies { try self.setIdentityProxies(proxies) }
@@ -138,6 +142,14 @@ public struct HeraldConfiguration: Sendable {
         }
         self.defaultPolicy = policy
     }
+
+    public mutating func setAuthorizationWait(_ seconds: Int) throws(ConfigurationError) {
+        guard seconds >= 0 else { throw .invalidValue("authorization-wait", "\(seconds): expected 0 or more seconds") }
+        self.authorizationWaitSeconds = seconds
+    }
+
+    /// The engine's form: nil when waiting is off.
+    var authorizationWait: Duration? { self.authorizationWaitSeconds > 0 ? .seconds(self.authorizationWaitSeconds) : nil }
 
     public mutating func setDomains(_ domains: [String]) throws(ConfigurationError) {
         let cleaned = domains.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }

@@ -73,6 +73,11 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("default-policy"), help: "Watchers of presentities without rules: allow, confirm (default) or block.")
     var defaultPolicy: String?
 
+    @Option(
+        name: .customLong("authorization-wait"),
+        help: "Seconds a watcher's request may await the presentity's decision before it is given up (default 604800; 0: no waiting).")
+    var authorizationWait: Int?
+
     @Option(name: .customLong("trusted-host"), help: "IP address of a trusted element: not challenged, may watch any reg state (repeatable).")
     var trustedHosts: [String] = []
 
@@ -98,6 +103,7 @@ struct Serve: AsyncParsableCommand {
         if let headers = self.maxHeaders { try configuration.setMaxHeaders(headers) }
         if let timeout = self.tcpIdleTimeout { try configuration.setIdleTimeout(timeout) }
         if let policy = self.defaultPolicy { try configuration.setDefaultPolicy(policy) }
+        if let wait = self.authorizationWait { try configuration.setAuthorizationWait(wait) }
         if !self.trustedHosts.isEmpty { try configuration.setTrustedHosts(self.trustedHosts) }
         if !self.routes.isEmpty { try configuration.setRoutes(self.routes) }
         if let root = self.xcapRoot { try configuration.setXCAPRoot(root) }

@@ -72,6 +72,19 @@ import Testing
         #expect(harness.statuses.last == 200)
     }
 
+    @Test func a481EndsOneSubscriptionAndA404TheWholeDialog() async throws {
+        // RFC 5057 §5.1: 481 is about the usage; 404 says the dialog's peer is gone.
+        for (status, left) in [(481, 1), (404, 0)] {
+            let harness = EngineHarness()
+            _ = try await Self.twoSubscriptionsInOneDialog(harness)
+            await harness.send(publishRequest(pidf("t1", "open"), branch: "z9hG4bKp1"))
+            let notify = try #require(harness.requests.last)
+            #expect(notify.headers["Event"] == "presence")
+            await harness.answer(notify, status: status)
+            #expect(try await harness.loop.submit { harness.engine.activeSubscriptionCount }.get() == left, "\(status)")
+        }
+    }
+
     @Test func aNewSubscriptionInAnUnknownDialogIs481() async throws {
         let harness = EngineHarness()
         let tag = try await Self.twoSubscriptionsInOneDialog(harness)

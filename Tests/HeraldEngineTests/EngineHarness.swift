@@ -20,7 +20,8 @@ struct EngineHarness {
 
     init(
         authMode: AuthMode = .none, defaultPolicy: DefaultAuthorizationPolicy = .allow, store: InMemoryHeraldStore = InMemoryHeraldStore(),
-        trustedHosts: [String] = [], routes: StaticRouteTable = StaticRouteTable(), proxyInviteTimeout: Duration = .seconds(181)
+        trustedHosts: [String] = [], routes: StaticRouteTable = StaticRouteTable(), proxyInviteTimeout: Duration = .seconds(181),
+        authorizationWait: Duration? = EngineConfiguration.defaultAuthorizationWait
     ) {
         self.store = store
         // The engine reads the loop's virtual clock, so timers fire exactly when due.
@@ -28,6 +29,7 @@ struct EngineHarness {
         self.engine = SIPEngine(
             configuration: EngineConfiguration(
                 domains: ["example.com"], listenAddresses: ["127.0.0.1"], authMode: authMode, defaultPolicy: defaultPolicy,
+                authorizationWait: authorizationWait,
                 sentBy: [.udp: "127.0.0.1:5060"], trustedHosts: trustedHosts, routes: routes, proxyInviteTimeout: proxyInviteTimeout,
                 routeSecret: Self.routeSecret),
             loop: self.loop, sink: self.sink, store: self.store, logger: Logger(label: "test"),
@@ -69,6 +71,16 @@ struct EngineHarness {
     func answer(_ request: SIPRequest, status: Int) async {
         let response = SIPResponse(answering: request, statusCode: status, toTag: nil)
         await self.send(String(decoding: SIPSerializer.serialize(response), as: UTF8.self))
+    }
+
+    /// Answers every request Herald sent from index `start` on with 200, including those sent
+    /// while answering (a NOTIFY that waited for the one in flight), until none is left.
+    func answerAll(from start: Int = 0) async {
+        var next = start
+        while next < self.requests.count {
+            await self.answer(self.requests[next], status: 200)
+            next += 1
+        }
     }
 
     var statuses: [Int] { self.sink.responses.map(\.statusCode) }

@@ -65,9 +65,14 @@ final class SubscriptionEntry: @unchecked Sendable {
             callID: fields.callID, localTag: fields.localTag, remoteTag: fields.remoteTag, remoteTarget: fields.remoteTarget,
             routeSet: fields.routeSet, localCSeqReserved: self.dialog.localCSeqReserved, remoteCSeq: self.dialog.remoteCSeq,
             expiresAt: self.expiresAt,
-            status: self.machine.status.rawValue, authorization: self.machine.authorization.rawValue,
+            status: self.machine.isWaiting ? Self.waitingStatus : self.machine.status.rawValue,
+            authorization: self.machine.authorization.rawValue,
             destination: self.destination.storedForm, createdAt: self.createdAt)
     }
+
+    /// The stored status of a waiting watcher (RFC 3857 §4.7.1), whose `expiresAt` is the
+    /// time it is given up.
+    static let waitingStatus = "waiting"
 
     var dialogFields: DialogFields { self.dialog.fields }
 

@@ -65,7 +65,7 @@ private let start = SIPInstant(nanoseconds: 1_000_000_000)
     }
 
     @Test func failedNotifyEndsTheSubscription() {
-        for failure in [481, 408, 500, 603] as [Int?] + [nil] {
+        for failure in [481, 408, 403, 501, 603] as [Int?] + [nil] {
             var machine = NotifierSubscription(authorization: .allow, expiresAt: start + .seconds(600))
             _ = machine.start(expires: 600, now: start)
             #expect(machine.notifyCompleted(statusCode: failure, now: start) == [.remove], "\(String(describing: failure))")
@@ -84,6 +84,125 @@ private let start = SIPInstant(nanoseconds: 1_000_000_000)
         }
         #expect(at == start + .seconds(5))
         #expect(self.notifies(machine.timerFired(timer, now: at)).count == 1)
+    }
+
+    @Test func passingFailuresAreRetriedAFewTimesThenEndTheSubscription() {
+        // RFC 5057 §5.1: 500, 503 and 504 concern the transaction; without Retry-After the
+        // NOTIFY is sent again after our own interval.
+        for code in [500, 503, 504] {
+            var machine = NotifierSubscription(authorization: .allow, expiresAt: start + .seconds(600))
+            _ = machine.start(expires: 600, now: start)
+            var now = start
+            for _ in 0..<NotifierSubscription.maximumRetries {
+                let retry = machine.notifyCompleted(statusCode: code, now: now)
+                guard case .scheduleTimer(let timer, let at)? = retry.first, timer.kind == .retry else {
+                    Issue.record("\(code): no retry timer")
+                    return
+                }
+                #expect(at == now + .seconds(NotifierSubscription.defaultRetryDelay))
+                // State that changed meanwhile waits for the retry, which carries it.
+                #expect(machine.stateChanged(now: now).isEmpty)
+                now = at
+                #expect(self.notifies(machine.timerFired(timer, now: now)) == [SubscriptionStateHeader(status: .active, expires: 600 - Int((now - start).components.seconds))])
+            }
+            #expect(machine.notifyCompleted(statusCode: code, now: now) == [.remove], "\(code)")
+            #expect(machine.status == .terminated)
+        }
+    }
+
+    @Test func onlyAnswersThatEndTheDialogEndItsOtherSubscriptions() {
+        // RFC 5057 §5.1: these say the dialog is gone; 481 and a timeout only the usage.
+        for code in [404, 410, 416, 482, 483, 484, 485, 502, 604] { #expect(NotifierSubscription.failureEndsDialog(statusCode: code)) }
+        for code in [nil, 200, 408, 481, 489, 500, 503, 603] as [Int?] { #expect(!NotifierSubscription.failureEndsDialog(statusCode: code)) }
+        var sibling = NotifierSubscription(authorization: .allow, expiresAt: start + .seconds(600))
+        _ = sibling.start(expires: 600, now: start)
+        #expect(sibling.dialogEnded() == [.remove])
+        #expect(sibling.stateChanged(now: start).isEmpty)
+    }
+
+    @Test func aPendingSubscriptionThatTimesOutLeavesAWaitingWatcherUntilADecision() {
+        let wait = Duration.seconds(3600)
+        var machine = NotifierSubscription(authorization: .pending, expiresAt: start + .seconds(60), authorizationWait: wait)
+        let started = machine.start(expires: 60, now: start)
+        #expect(started.contains { if case .scheduleTimer(let timer, let at) = $0 { timer.kind == .authorizationWait && at == start + wait } else { false } })
+        _ = machine.notifyCompleted(statusCode: 200, now: start)
+        let expiry = start + .seconds(60)
+        #expect(self.notifies(machine.expire(now: expiry)) == [SubscriptionStateHeader(status: .terminated, reason: .timeout)])
+        #expect(machine.isAboutToWait && !machine.isWaiting)
+        // RFC 3857 §4.7.1: once the final NOTIFY is through, the watcher waits, with a new giveup timer.
+        let waiting = machine.notifyCompleted(statusCode: 200, now: expiry)
+        #expect(waiting.last == .keepWaiting(until: expiry + wait))
+        #expect(machine.isWaiting && machine.status == .terminated)
+        #expect(machine.stateChanged(now: expiry).isEmpty)
+        #expect(machine.refresh(expires: 60, expiresAt: expiry + .seconds(60), now: expiry) == [.respond(status: 481, expires: 0)])
+        // Approval ends the waiting watcher (no dialog to notify in).
+        #expect(machine.authorizationChanged(.pending, now: expiry).isEmpty)
+        #expect(machine.authorizationChanged(.allow, now: expiry) == [.remove])
+        #expect(!machine.isWaiting)
+
+        // Without a decision, the giveup timer ends it.
+        var ignored = NotifierSubscription(authorization: .pending, expiresAt: start + .seconds(60), authorizationWait: wait)
+        _ = ignored.start(expires: 60, now: start)
+        _ = ignored.notifyCompleted(statusCode: 200, now: start)
+        _ = ignored.expire(now: expiry)
+        guard case .scheduleTimer(let giveup, _)? = ignored.notifyCompleted(statusCode: 408, now: expiry).first else {
+            Issue.record("no giveup timer for the waiting watcher")
+            return
+        }
+        #expect(ignored.isWaiting)
+        #expect(ignored.timerFired(giveup, now: expiry + wait) == [.remove])
+        #expect(ignored.terminationReason == .giveup)
+    }
+
+    @Test func aSubscriptionStillPendingWhenTheWaitRunsOutIsGivenUp() {
+        let wait = Duration.seconds(3600)
+        var machine = NotifierSubscription(authorization: .pending, expiresAt: start + .seconds(7200), authorizationWait: wait)
+        let started = machine.start(expires: 7200, now: start)
+        _ = machine.notifyCompleted(statusCode: 200, now: start)
+        guard case .scheduleTimer(let giveup, _)? = started.first(where: {
+            if case .scheduleTimer(let timer, _) = $0 { timer.kind == .authorizationWait } else { false }
+        }) else {
+            Issue.record("no authorization wait timer")
+            return
+        }
+        #expect(self.notifies(machine.timerFired(giveup, now: start + wait)) == [SubscriptionStateHeader(status: .terminated, reason: .giveup)])
+        #expect(machine.notifyCompleted(statusCode: 200, now: start + wait) == [.remove])
+        #expect(!machine.isWaiting)
+
+        // An approved watcher is never given up.
+        var approved = NotifierSubscription(authorization: .pending, expiresAt: start + .seconds(7200), authorizationWait: wait)
+        let approvedStart = approved.start(expires: 7200, now: start)
+        _ = approved.notifyCompleted(statusCode: 200, now: start)
+        _ = approved.authorizationChanged(.allow, now: start)
+        _ = approved.notifyCompleted(statusCode: 200, now: start)
+        for case .scheduleTimer(let timer, _) in approvedStart where timer.kind == .authorizationWait {
+            #expect(approved.timerFired(timer, now: start + wait).isEmpty)
+        }
+        #expect(approved.status == .active)
+    }
+
+    @Test func withoutAnAuthorizationWaitAnExpiredPendingSubscriptionIsGone() {
+        var machine = NotifierSubscription(authorization: .pending, expiresAt: start + .seconds(60))
+        _ = machine.start(expires: 60, now: start)
+        _ = machine.notifyCompleted(statusCode: 200, now: start)
+        _ = machine.expire(now: start + .seconds(60))
+        #expect(machine.notifyCompleted(statusCode: 200, now: start + .seconds(60)) == [.remove])
+        #expect(!machine.isWaiting)
+    }
+
+    @Test func aRestoredWaitingWatcherIsReplacedByTheSameWatchersNewSubscription() {
+        let (restored, actions) = NotifierSubscription.waiting(authorization: .pending, authorizationWait: .seconds(3600), givenUpAt: start + .seconds(10))
+        var machine = restored
+        #expect(machine.isWaiting)
+        guard case .scheduleTimer(let timer, let at)? = actions.first, timer.kind == .authorizationWait else {
+            Issue.record("no giveup timer")
+            return
+        }
+        #expect(at == start + .seconds(10))
+        #expect(machine.isCurrent(timer))
+        #expect(machine.replacedByNewSubscription() == [.remove])
+        #expect(machine.terminationReason == .giveup)
+        #expect(machine.timerFired(timer, now: at).isEmpty)
     }
 
     @Test func authorizationChangesMoveThePendingWatcher() {
