@@ -6,17 +6,21 @@ import SIPProtocol
 extension SIPEngine {
     /// Continues what the store remembers after a (re)start: live subscriptions get their expiry
     /// timers back and keep their dialogs, with NOTIFY CSeqs above any used before; those that
-    /// expired while the server was down are ended with a terminated NOTIFY (RFC 6665 §4.2.2);
-    /// publications get their expiry timers, expired ones are removed.
+    /// expired while the server was down are ended with a terminated NOTIFY (RFC 6665 §4.2.2),
+    /// and so are those to a user removed meanwhile (reason "noresource"); publications get
+    /// their expiry timers, expired ones are removed.
     public func restore() -> EventLoopFuture<(subscriptions: Int, publications: Int)> {
         let store = self.store
         let now = self.wallClock()
+        let withAccounts = self.configuration.authMode == .digest
         return self.restorePresencePolicy().flatMap { _ in
-            self.loop.makeFutureWithTask { () async throws -> ([SubscriptionRecord], [PublicationRecord], [PublicationRecord]) in
+            self.loop.makeFutureWithTask {
+                () async throws -> ([SubscriptionRecord], [PublicationRecord], [PublicationRecord], Set<String>?) in
                 let expired = try await store.removeExpiredPublications(now: now)
-                return (try await store.allSubscriptions(), try await store.allPublications(), expired)
+                let users = withAccounts ? Set(try await store.allUsers().map { $0.username + "@" + $0.domain }) : nil
+                return (try await store.allSubscriptions(), try await store.allPublications(), expired, users)
             }
-        }.map { subscriptions, publications, expired in
+        }.map { subscriptions, publications, expired, users in
             for publication in publications {
                 self.indexPublication(publication)
                 self.publicationSequence = max(self.publicationSequence, publication.sequence)
@@ -82,7 +86,13 @@ extension SIPEngine {
                 }
                 self.subscriptions[record.id] = entry
                 self.subscriptionsByResource[Self.resourceKey(package.name, entry.resource), default: []].insert(entry.id)
-                if isWaiting {
+                let resourceGone = users.map { users in
+                    (try? SIPURI(parsing: record.resource)).map { !users.contains(($0.unescapedUser ?? "") + "@" + $0.hostKey) } ?? false
+                } ?? false
+                if resourceGone {
+                    entry.lastWatcherEvent = .noresource
+                    self.apply(isWaiting ? [.remove] : entry.machine.terminate(reason: .noresource, now: self.instant), to: entry, transaction: nil)
+                } else if isWaiting {
                     entry.lastWatcherEvent = .timeout
                     self.apply(waitingActions, to: entry, transaction: nil)
                 } else if remaining <= 0 {

@@ -37,6 +37,46 @@ extension SIPEngine {
             self.respond(entry, status: 403, reason: "Forbidden: only \(resource) may subscribe to \(package.name)")
             return
         }
+        self.checkResourceExists(uri, for: entry) { exists in
+            guard exists else {
+                // Like any request for a user this server does not have (RFC 3261 §21.4.5).
+                self.respond(entry, status: 404, reason: "Not Found: no user \(resource)")
+                return
+            }
+            self.subscribe(
+                entry, package: package, eventID: eventID, uri: uri, contact: contact, requested: requested, isOwner: isOwner,
+                trustedForReg: trustedForReg, in: dialog)
+        }
+    }
+
+    /// Whether `uri` names a resource this server has, for `proceed`: with user accounts
+    /// (digest), a user of a served domain; without them (`--auth none`), any. A store failure
+    /// is answered with 500 and `proceed` is not called.
+    func checkResourceExists(_ uri: SIPURI, for entry: ServerTransactionEntry, then proceed: @escaping @Sendable (Bool) -> Void) {
+        guard self.configuration.authMode == .digest else {
+            proceed(true)
+            return
+        }
+        let store = self.store
+        let (username, domain) = (uri.unescapedUser ?? "", uri.hostKey)
+        self.loop.makeFutureWithTask { try await store.user(username: username, domain: domain) != nil }.whenComplete { result in
+            switch result {
+            case .success(let exists):
+                proceed(exists)
+            case .failure(let error):
+                self.logger.error("store lookup failed", metadata: ["error": "\(error)"])
+                self.respond(entry, status: 500, reason: "Server Internal Error: store unavailable", headers: [(SIPHeaderName(.retryAfter), "5")])
+            }
+        }
+    }
+
+    private func subscribe(
+        _ entry: ServerTransactionEntry, package: EventPackage, eventID: String?, uri: SIPURI, contact: NameAddress, requested: UInt32,
+        isOwner: Bool, trustedForReg: Bool, in dialog: SubscriptionDialog?
+    ) {
+        let policy = package.subscriptionExpiry
+        let resource = uri.addressOfRecord
+        let watcher = entry.essentials.from.uri.addressOfRecord
         // RFC 5025: the presentity's pres-rules decide; without rules the default policy does.
         let authenticated = self.configuration.authMode == .none || self.isTrusted(entry)
             || self.identity.domains.contains(entry.essentials.from.uri.hostKey)
@@ -181,17 +221,28 @@ extension SIPEngine {
         if case .addresses(let contacts)? = try? entry.request.contacts(), let contact = contacts.first {
             dialog.updateRemoteTarget(contact.uri.description)  // RFC 3261 §12.2.2 target refresh
         }
-        let now = self.instant
         if requested == 0 {
             subscription.lastWatcherEvent = .timeout
-            self.apply(subscription.machine.unsubscribe(now: now), to: subscription, transaction: entry)
-        } else {
+            self.apply(subscription.machine.unsubscribe(now: self.instant), to: subscription, transaction: entry)
+            self.watcherChanged(subscription)
+            return
+        }
+        // A resource removed since (a user taken off the server) ends the subscription here.
+        let resourceURI = (try? SIPURI(parsing: subscription.resourceURI)) ?? entry.essentials.to.uri
+        self.checkResourceExists(resourceURI, for: entry) { exists in
+            let now = self.instant
+            guard exists else {
+                subscription.lastWatcherEvent = .noresource
+                self.apply(subscription.machine.refreshOfGoneResource(now: now), to: subscription, transaction: entry)
+                self.watcherChanged(subscription)
+                return
+            }
             let expires = Int(min(requested, policy.maxExpires))
             subscription.expiresAt = self.wallClock() + Int64(expires)
             subscription.needsFullState = true
             self.apply(subscription.machine.refresh(expires: expires, expiresAt: now + .seconds(expires), now: now), to: subscription, transaction: entry)
+            self.watcherChanged(subscription)
         }
-        self.watcherChanged(subscription)
     }
 
     // MARK: Carrying out the machine's actions

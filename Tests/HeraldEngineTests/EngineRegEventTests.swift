@@ -62,7 +62,9 @@ import Testing
 
 @Suite struct TrustedHostTests {
     @Test func trustedHostWatchesAnyRegStateWithoutChallenge() async throws {
-        let harness = EngineHarness(authMode: .digest, trustedHosts: ["192.0.2.10"])
+        let store = InMemoryHeraldStore()
+        try await store.addUser(UserRecord(username: "alice", domain: "example.com", ha1MD5: "", ha1SHA256: ""))
+        let harness = EngineHarness(authMode: .digest, store: store, trustedHosts: ["192.0.2.10"])
         await harness.send(subscribeRequest(from: "scscf", event: "reg", branch: "z9hG4bKs1", callID: "reg-sub"))
         #expect(harness.statuses == [200])
         #expect(harness.requests.last?.headers["Content-Type"] == "application/reginfo+xml")

@@ -163,3 +163,53 @@ import Testing
         #expect(Self.watchers(harness, since: before) == ["terminated/timeout"])
     }
 }
+
+/// Resources that do not exist, or no longer do (RFC 6665 §4.1.3 "noresource"): with user
+/// accounts (digest), a resource is a user of a served domain. The watcher's host is trusted,
+/// so its requests are not challenged.
+@Suite struct EngineNoResourceTests {
+    static func harness(store: InMemoryHeraldStore = InMemoryHeraldStore()) async throws -> EngineHarness {
+        try await store.addUser(UserRecord(username: "alice", domain: "example.com", ha1MD5: "", ha1SHA256: ""))
+        return EngineHarness(authMode: .digest, store: store, trustedHosts: ["192.0.2.10"])
+    }
+
+    @Test func aSubscriptionToAUserTheServerDoesNotHaveIs404() async throws {
+        let harness = try await Self.harness()
+        await harness.send(subscribeRequest().replacingOccurrences(of: "sip:alice@example.com", with: "sip:nobody@example.com"))
+        #expect(harness.statuses == [404])
+        #expect(harness.sink.responses.last?.reasonPhrase.contains("nobody") == true)
+        await harness.send(subscribeRequest(branch: "z9hG4bKs2", callID: "sub-2"))
+        #expect(harness.statuses == [404, 200])
+    }
+
+    @Test func aRefreshAfterTheUserWasRemovedEndsTheSubscriptionWithNoresource() async throws {
+        let harness = try await Self.harness()
+        await harness.send(subscribeRequest(expires: 600))
+        await harness.answer(harness.requests[0], status: 200)
+        let tag = try #require(try harness.sink.responses[0].to().tag)
+        _ = await harness.store.removeUser(username: "alice", domain: "example.com")
+        await harness.send(subscribeRequest(expires: 600, branch: "z9hG4bKs2", toTag: tag, cseq: 2))
+        #expect(harness.statuses.last == 200)
+        #expect(harness.sink.responses.last?.headers["Expires"] == "0")
+        #expect(harness.requests.last?.headers["Subscription-State"] == "terminated;reason=noresource")
+    }
+
+    @Test func subscriptionsToAUserRemovedWhileTheServerWasDownEndWithNoresource() async throws {
+        let store = InMemoryHeraldStore()
+        let before = try await Self.harness(store: store)
+        await before.send(subscribeRequest(expires: 3600))
+        await before.answer(before.requests[0], status: 200)
+        try await Task.sleep(for: .milliseconds(50))
+        _ = await store.removeUser(username: "alice", domain: "example.com")
+
+        let after = EngineHarness(authMode: .digest, store: store, trustedHosts: ["192.0.2.10"])
+        #expect(try await after.loop.flatSubmit { after.engine.restore() }.get().subscriptions == 0)
+        await after.settle()
+        let final = try #require(after.requests.last)
+        #expect(final.callID == "sub-1")
+        #expect(final.headers["Subscription-State"] == "terminated;reason=noresource")
+        await after.answer(final, status: 200)
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(await store.allSubscriptions().isEmpty)
+    }
+}

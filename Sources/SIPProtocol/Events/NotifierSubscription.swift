@@ -148,6 +148,15 @@ public struct NotifierSubscription: Sendable {
         return actions
     }
 
+    /// A refresh for a resource that no longer exists: the refresh is accepted and the
+    /// subscription ends at once with reason "noresource" (RFC 6665 §4.1.3), which tells the
+    /// subscriber not to subscribe again. (An error answer would leave the subscription valid
+    /// at the subscriber until it expires, §4.1.2.2.)
+    public mutating func refreshOfGoneResource(now: SIPInstant) -> [Action] {
+        guard self.status != .terminated else { return [.respond(status: 481, expires: 0)] }
+        return [.respond(status: 200, expires: 0)] + self.terminate(reason: .noresource, now: now)
+    }
+
     /// SUBSCRIBE with Expires: 0 (RFC 6665 §4.2.1.4): 200, then a final NOTIFY.
     public mutating func unsubscribe(now: SIPInstant) -> [Action] {
         guard self.status != .terminated else { return [.respond(status: 481, expires: 0)] }
