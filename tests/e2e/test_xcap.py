@@ -12,7 +12,7 @@ from heraldproc import run_cli
 from sipclient import LOOPBACK
 from sipua import UA, pidf, presence_server, sub_state, tuples_of
 from test_seed_replay import _seed_file
-from xcapclient import http
+from xcapclient import http, ALL, rule, rules
 
 XUI = "sip%3A%2B339012341234%40Test-rcs.com"
 RULES_NS = "urn:ietf:params:xml:ns:common-policy"
@@ -140,22 +140,10 @@ def test_users_reach_only_their_own_documents_with_preconditions_and_errors(hera
     assert http(h.http_port, "GET", doc, **auth).status == 404
 
 
-def rules(*rules_xml: str) -> bytes:
-    return ('<?xml version="1.0" encoding="UTF-8"?>\n<cr:ruleset xmlns:cr="urn:ietf:params:xml:ns:common-policy" '
-            'xmlns:pr="urn:ietf:params:xml:ns:pres-rules">' + "".join(rules_xml) + "</cr:ruleset>").encode()
-
-
-def rule(rule_id: str, who: str, handling: str, transformations: str = "") -> str:
-    return (f'<cr:rule id="{rule_id}"><cr:conditions><cr:identity><cr:one id="{who}"/></cr:identity></cr:conditions>'
-            f'<cr:actions><pr:sub-handling>{handling}</pr:sub-handling></cr:actions>'
-            f'<cr:transformations>{transformations}</cr:transformations></cr:rule>')
-
-
 WITH_PERSON = (b'<?xml version="1.0" encoding="UTF-8"?>\n<presence xmlns="urn:ietf:params:xml:ns:pidf" '
                b'xmlns:pdm="urn:ietf:params:xml:ns:pidf:data-model" xmlns:rpid="urn:ietf:params:xml:ns:pidf:rpid" '
                b'entity="sip:alice@example.com"><tuple id="t1"><status><basic>open</basic></status></tuple>'
                b'<pdm:person id="p1"><rpid:activities><rpid:meeting/></rpid:activities></pdm:person></presence>')
-ALL = "<pr:provide-services><pr:all-services/></pr:provide-services><pr:provide-persons><pr:all-persons/></pr:provide-persons><pr:provide-all-attributes/>"
 
 
 def test_pres_rules_change_approves_and_blocks_live_watchers(herald_factory):

@@ -49,3 +49,18 @@ def http(port: int, method: str, path: str, body: bytes = b"", headers: list[str
             rest_bytes = rest_bytes[size + 2:]
         rest = body_out
     return HttpResponse(int(status_line.split()[1]), hdrs, rest)
+
+
+# pres-rules documents (RFC 5025) for the tests that change authorization over XCAP.
+def rules(*rules_xml: str) -> bytes:
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n<cr:ruleset xmlns:cr="urn:ietf:params:xml:ns:common-policy" '
+            'xmlns:pr="urn:ietf:params:xml:ns:pres-rules">' + "".join(rules_xml) + "</cr:ruleset>").encode()
+
+
+def rule(rule_id: str, who: str, handling: str, transformations: str = "") -> str:
+    return (f'<cr:rule id="{rule_id}"><cr:conditions><cr:identity><cr:one id="{who}"/></cr:identity></cr:conditions>'
+            f'<cr:actions><pr:sub-handling>{handling}</pr:sub-handling></cr:actions>'
+            f'<cr:transformations>{transformations}</cr:transformations></cr:rule>')
+
+
+ALL = "<pr:provide-services><pr:all-services/></pr:provide-services><pr:provide-persons><pr:all-persons/></pr:provide-persons><pr:provide-all-attributes/>"
