@@ -7,8 +7,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from sipua import (MWI_BODY, UA, WINFO_NS, content_type, http_post, presence_server,
-                   sub_state)
+from sipclient import tag_of
+from sipua import (MWI_BODY, UA, WINFO_NS, Dialog, content_type, cseq_num, http_post, pidf, presence_server,
+                   sub_state, tuples_of)
 
 ALICE, BOB = "sip:alice@example.com", "sip:bob@example.com"
 MWI_CT = "application/simple-message-summary"
@@ -173,3 +174,43 @@ def test_mwi_api_needs_a_trusted_host_or_the_mailbox_owner(herald_factory):
     assert http(h.http_port, "POST", path, body, ctype, user="alice@example.com", password="pw").status == 200
     trusted = herald_factory(domains=("example.com",), auth="digest", extra_args=["--trusted-host", "127.0.0.1"])
     assert http(trusted.http_port, "POST", path, body, ctype).status == 200
+
+
+def test_a_watcher_nobody_approves_is_given_up(herald_factory):
+    """RFC 3857 §4.7.1 / RFC 6665 §4.1.3: with --authorization-wait 2, a pending watcher is
+    ended with reason=giveup and the owner's winfo says so."""
+    h = presence_server(herald_factory, "confirm", extra_args=["--authorization-wait", "2"])
+    with UA(h, ALICE) as a, UA(h, BOB) as b:
+        winfo = a.dialog(ALICE, "presence.winfo")
+        _ok(winfo.subscribe(), "winfo SUBSCRIBE")
+        winfo.notify()
+        bd = b.dialog(ALICE)
+        _ok(bd.subscribe(3600), "SUBSCRIBE")
+        assert sub_state(bd.notify())[0] == "pending"
+        pending = _watchers(_winfo(winfo.notify()))
+        assert [(w.get("status"), w.get("event")) for w in pending] == [("pending", "subscribe")]
+        state, params = sub_state(bd.notify(6))
+        assert (state, params.get("reason")) == ("terminated", "giveup")
+        given_up = _watchers(_winfo(winfo.notify()))
+        assert [(w.get("status"), w.get("event"), w.text) for w in given_up] == [("terminated", "giveup", BOB)]
+
+
+def test_two_subscriptions_share_one_dialog(herald_factory):
+    """RFC 6665 §4.5.2: a SUBSCRIBE in alice's presence dialog for presence.winfo adds a
+    subscription to it; NOTIFYs of both carry one rising CSeq sequence."""
+    h = presence_server(herald_factory, "allow")
+    with UA(h, ALICE) as a:
+        presence = a.dialog(ALICE)
+        _ok(presence.subscribe(), "presence SUBSCRIBE")
+        first = presence.notify()
+        winfo = Dialog(a, ALICE, "presence.winfo", call_id=presence.call_id, from_tag=presence.from_tag,
+                       to_tag=presence.to_tag, remote_target=presence.remote_target, cseq=presence.cseq)
+        _ok(winfo.subscribe(), "winfo SUBSCRIBE in the presence dialog")
+        second = presence.notify()
+        assert second.headers.get("event") == "presence.winfo", second.start_line
+        assert _watchers(_winfo(second))[0].text == ALICE
+        assert a.publish(ALICE, pidf(ALICE, ("t1", "open"))).status == 200
+        third = presence.notify()
+        assert third.headers.get("event") == "presence" and tuples_of(third.body, ALICE) == {"t1": "open"}
+        assert [cseq_num(n) for n in (first, second, third)] == [1, 2, 3]
+        assert {tag_of(n.headers.get("from")) for n in (first, second, third)} == {presence.to_tag}
