@@ -60,14 +60,14 @@ extension SIPEngine {
                 clientTransactions: self.clientTransactions.count + self.inviteClientTransactions.count,
                 publications: self.publicationIndex.values.reduce(0) { $0 + $1.count })
             for package in EventPackage.all {
-                snapshot.subscriptions[package.name] = ["active": 0, "pending": 0, "terminated": 0]
+                snapshot.subscriptions[package.name] = ["active": 0, "pending": 0, "terminated": 0, "waiting": 0]
             }
             for subscription in self.subscriptions.values {
                 let state: String
                 switch subscription.machine.status {
                 case .active: state = "active"
                 case .pending: state = "pending"
-                case .terminated: state = "terminated"
+                case .terminated: state = subscription.machine.isWaiting ? "waiting" : "terminated"  // RFC 3857 §4.7.1
                 }
                 snapshot.subscriptions[subscription.package.name, default: [:]][state, default: 0] += 1
             }

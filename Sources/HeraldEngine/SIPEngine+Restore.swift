@@ -29,12 +29,12 @@ extension SIPEngine {
             // Subscriptions that share a dialog (RFC 6665 §4.5.2) get it back as one, with CSeqs
             // above what any of them reserved.
             var dialogs: [String: SubscriptionDialog] = [:]
-            let restorable = subscriptions.compactMap { record in
-                EventPackage.named(record.event).flatMap { package in
-                    SIPDestination(storedForm: record.destination).map { (record, package, $0) }
-                }
+            // Where each restorable record's NOTIFYs go (nil: not restorable), parsed once; the
+            // records themselves are not copied (100,000 of them are tens of megabytes).
+            let destinations = subscriptions.map { record in
+                EventPackage.named(record.event) == nil ? nil : SIPDestination(storedForm: record.destination)
             }
-            for (record, _, _) in restorable {
+            for (record, destination) in zip(subscriptions, destinations) where destination != nil {
                 if let dialog = dialogs[record.localTag] {
                     dialog.add(subscriptionID: record.id)
                     dialog.localCSeqReserved = max(dialog.localCSeqReserved, record.localCSeqReserved)
@@ -47,8 +47,10 @@ extension SIPEngine {
             }
             for dialog in dialogs.values { dialog.localCSeq = dialog.localCSeqReserved + 1 }
             var live = 0
-            for (record, package, destination) in restorable {
-                guard let dialog = dialogs[record.localTag] else { continue }
+            for (record, destination) in zip(subscriptions, destinations) {
+                guard let destination, let package = EventPackage.named(record.event), let dialog = dialogs[record.localTag] else {
+                    continue
+                }
                 let isWatcherOfRules = package.kind == .presence && record.watcher != record.resource
                 let authorization = SubscriptionAuthorization(rawValue: record.authorization) ?? .pending
                 let remaining = record.expiresAt - now
@@ -67,7 +69,7 @@ extension SIPEngine {
                 let entry = SubscriptionEntry(
                     id: record.id, eventID: record.eventID, resource: resource, resourceURI: resourceURI, expiresAt: record.expiresAt,
                     createdAt: record.createdAt, dialog: dialog, machine: machine, package: package, destination: destination)
-                self.dialogs[record.localTag] = dialog
+                self.dialogs[SubscriptionDialog.key(localTag: record.localTag)] = dialog
                 entry.needsFullState = true
                 // The winfo event is not stored; the authorization gives the one it had at creation.
                 entry.lastWatcherEvent = Self.watcherEvent(from: .pending, to: authorization)

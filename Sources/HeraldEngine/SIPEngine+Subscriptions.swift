@@ -150,7 +150,7 @@ extension SIPEngine {
             dialog = SubscriptionDialog(
                 fields: fields, localCSeq: 1, localCSeqReserved: Self.cseqReservation, remoteCSeq: essentials.cseq.sequenceNumber,
                 firstSubscriptionID: id)
-            self.dialogs[entry.toTag] = dialog
+            self.dialogs[SubscriptionDialog.key(localTag: entry.toTag)] = dialog
         }
         let machine = NotifierSubscription(
             authorization: authorization, expiresAt: now + .seconds(expires), authorizationWait: self.configuration.authorizationWait)
@@ -185,7 +185,9 @@ extension SIPEngine {
         guard let (package, eventID) = self.eventPackage(of: entry.request, entry: entry) else { return }
         let localTag = essentials.to.tag ?? ""
         let remoteTag = essentials.from.tag ?? ""
-        guard let dialog = self.dialogs[localTag], dialog.matches(callID: essentials.callID, remoteTag: remoteTag) else {
+        guard let dialog = self.dialogs[SubscriptionDialog.key(localTag: localTag)],
+            dialog.matches(localTag: localTag, callID: essentials.callID, remoteTag: remoteTag)
+        else {
             self.respond(entry, status: 481, reason: "Call/Transaction Does Not Exist: no such subscription")
             return
         }
@@ -322,8 +324,8 @@ extension SIPEngine {
         guard self.subscriptions.removeValue(forKey: id) != nil else { return }
         let dialog = subscription.dialog
         if dialog.remove(subscriptionID: id) {
-            let localTag = dialog.fields.localTag
-            if self.dialogs[localTag] === dialog { self.dialogs[localTag] = nil }
+            let key = SubscriptionDialog.key(localTag: dialog.fields.localTag)
+            if self.dialogs[key] === dialog { self.dialogs[key] = nil }
         } else {
             // The dialog goes on: its other subscriptions now carry the CSeqs it reserved, which
             // the removed one's stored record held (RFC 3261 §12.2.1.1 across a restart).

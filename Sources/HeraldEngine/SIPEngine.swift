@@ -38,8 +38,9 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
     /// Proxied INVITEs still waiting for a final response, for CANCEL (§16.10).
     var proxiedInvites: [ServerTransactionKey: ProxyContext] = [:]
     var subscriptions: [String: SubscriptionEntry] = [:]
-    /// The subscriptions' dialogs by our (local) tag, to find the dialog of an in-dialog SUBSCRIBE.
-    var dialogs: [String: SubscriptionDialog] = [:]
+    /// The subscriptions' dialogs by a hash of our (local) tag (`SubscriptionDialog.key`), to
+    /// find the dialog of an in-dialog SUBSCRIBE; 8-byte keys keep the table small.
+    var dialogs: [UInt64: SubscriptionDialog] = [:]
     /// Subscription ids by `event|resource`, for fan-out on state changes.
     var subscriptionsByResource: [String: Set<String>] = [:]
     /// The composed state document per `event|resource`, built once per change and shared by

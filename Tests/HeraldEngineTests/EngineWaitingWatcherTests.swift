@@ -59,6 +59,7 @@ import Testing
         }
         #expect(try await harness.loop.submit { harness.engine.activeSubscriptionCount }.get() == 1)
         #expect(await harness.store.allSubscriptions().contains { $0.status == "waiting" })
+        #expect(try await harness.engine.snapshot().get().subscriptions["presence"]?["waiting"] == 1)
 
         // A full winfo document (a new winfo subscription) lists the waiting watcher too.
         await harness.send(subscribeRequest(from: "alice", event: "presence.winfo", branch: "z9hG4bKw2", callID: "winfo-2"))

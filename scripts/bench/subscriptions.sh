@@ -4,7 +4,7 @@
 # until the server answers OPTIONS). Release build, SQLite on disk, server on CPU 1, load on
 # CPU 0, inside a loopback-only network namespace. Never part of the test suite.
 #
-#   scripts/bench/subscriptions.sh [N]      (default 100000)
+#   scripts/bench/subscriptions.sh [N]      (default 100000; HERALD_BIN=path for another server build)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 N=${1:-100000}
@@ -19,11 +19,12 @@ if [ -z "${IN_NETNS:-}" ]; then
 fi
 ip link set lo up
 BIN=$(swift build -c release --show-bin-path)
+HERALD=${HERALD_BIN:-$BIN/herald}   # HERALD_BIN: another build of the server, for an A/B run
 DATA=$(mktemp -d ${BENCH_TMP:+-p $BENCH_TMP})
 OUT=${OUT:-/tmp/herald-subscriptions}
 mkdir -p "$OUT"
 serve() {
-    taskset -c 1 "$BIN/herald" serve --data-dir "$DATA" --auth none --default-policy allow --domain 127.0.0.1 \
+    taskset -c 1 "$HERALD" serve --data-dir "$DATA" --auth none --default-policy allow --domain 127.0.0.1 \
         --listen udp:127.0.0.1:5080 --http 127.0.0.1:8090 --log-level error &
     server=$!
 }

@@ -143,20 +143,21 @@ final class SubscriptionDialog: @unchecked Sendable {
     /// `DialogFields.packed`: one string rather than a String per field, because a server
     /// holds hundreds of thousands of dialogs.
     private var text: String
+    // (Declared in this order so that the flag fits in the counters' padding: 80 bytes a dialog.)
     /// The next NOTIFY's CSeq.
     var localCSeq: UInt32
     /// NOTIFY CSeq numbers up to this one may have been used (reserved in the store).
     var localCSeqReserved: UInt32
     /// The highest CSeq of the subscriber's requests in the dialog.
     var remoteCSeq: UInt32
-    /// The subscription that created the dialog, or the oldest one left.
-    private(set) var firstSubscriptionID: String
-    /// Subscriptions added later in the dialog; empty (no allocation) for almost every dialog.
-    private(set) var laterSubscriptionIDs: [String] = []
     /// A NOTIFY of this dialog awaits its final response. Another waits in `queuedNotifies`:
     /// sent together over UDP, a later CSeq could arrive first, and the subscriber would refuse
     /// the earlier one as out of order (RFC 3261 §12.2.2).
     var notifyInFlight = false
+    /// The subscription that created the dialog, or the oldest one left.
+    private(set) var firstSubscriptionID: String
+    /// Subscriptions added later in the dialog; empty (no allocation) for almost every dialog.
+    private(set) var laterSubscriptionIDs: [String] = []
     var queuedNotifies: [() -> Void] = []
 
     init(fields: DialogFields, localCSeq: UInt32, localCSeqReserved: UInt32, remoteCSeq: UInt32, firstSubscriptionID: String) {
@@ -168,6 +169,9 @@ final class SubscriptionDialog: @unchecked Sendable {
     }
 
     var fields: DialogFields { DialogFields(packed: self.text) }
+
+    /// The engine's index key for a dialog with this local tag.
+    static func key(localTag: String) -> UInt64 { FNV1a.hash(localTag.utf8) }
 
     /// The dialog's fields as bytes of the packed text, without a String per field: what a
     /// NOTIFY needs, thousands of times a second.
@@ -204,11 +208,11 @@ final class SubscriptionDialog: @unchecked Sendable {
         return (cseq, true)
     }
 
-    /// RFC 6665 §4.1.2.1: a request is in this dialog when its Call-ID and remote tag match too
-    /// (our local tag, 64 random bits, found it).
-    func matches(callID: String, remoteTag: String) -> Bool {
+    /// RFC 6665 §4.1.2.1: a request is in this dialog when its local tag, Call-ID and remote tag
+    /// all match (the index found it by a hash of the local tag).
+    func matches(localTag: String, callID: String, remoteTag: String) -> Bool {
         let fields = self.fields
-        return fields.callID == callID && fields.remoteTag == remoteTag
+        return fields.localTag == localTag && fields.callID == callID && fields.remoteTag == remoteTag
     }
 
     /// RFC 3261 §12.2.2: a refresh's Contact replaces the dialog's remote target.

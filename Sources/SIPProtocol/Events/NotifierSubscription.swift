@@ -35,43 +35,51 @@ public struct NotifierSubscription: Sendable {
 
     public struct NotifierTimer: Sendable, Hashable {
         public var kind: NotifierTimerKind
-        public var generation: UInt64
+        public var generation: UInt32
     }
-
-    public private(set) var status: SubscriptionStatus
-    public private(set) var authorization: SubscriptionAuthorization
-    public private(set) var expiresAt: SIPInstant
-    public private(set) var terminationReason: TerminationReason?
-    /// In RFC 3857's waiting state: the subscription is over, the watcher's request still
-    /// awaits the presentity's decision.
-    public private(set) var isWaiting = false
-    /// How long a watcher may wait for authorization, pending and then waiting; nil: no
-    /// waiting state and no giveup.
-    public let authorizationWait: Duration?
-    /// The pending subscription's final NOTIFY is for a timeout: once it completes, the watcher waits.
-    private var waitsAfterFinalNotify = false
-    /// Terminated, and waiting once the final NOTIFY is through.
-    public var isAboutToWait: Bool { self.waitsAfterFinalNotify }
-    private var notifyInFlight = false
-    private var notifyPending = false
-    private var finalNotifySent = false
-    private var generation: UInt64 = 0
-    private var expiryTimer: UInt64 = 0
-    private var retryTimer: UInt64 = 0
-    private var authorizationTimer: UInt64 = 0
 
     /// A NOTIFY refused for a passing reason (RFC 5057 §5.1: 500, 503, 504 concern the
     /// transaction only) is sent again at most this often before the subscription ends.
     public static let maximumRetries = 3
     /// The wait before such a retry when the answer gives no Retry-After.
     public static let defaultRetryDelay = 5
-    private var retries = 0
+
+    // A server holds hundreds of thousands of these, inline in each subscription: the one-byte
+    // fields come first so that they share one word, and the counters are 32-bit (40 bytes).
+    public private(set) var status: SubscriptionStatus
+    public private(set) var authorization: SubscriptionAuthorization
+    public private(set) var terminationReason: TerminationReason?
+    /// In RFC 3857's waiting state: the subscription is over, the watcher's request still
+    /// awaits the presentity's decision.
+    public private(set) var isWaiting = false
+    /// The pending subscription's final NOTIFY is for a timeout: once it completes, the watcher waits.
+    private var waitsAfterFinalNotify = false
+    private var notifyInFlight = false
+    private var notifyPending = false
+    private var finalNotifySent = false
+    private var retries: UInt8 = 0
+    /// `authorizationWait` in seconds; 0: none.
+    private let authorizationWaitSeconds: UInt32
+    public private(set) var expiresAt: SIPInstant
+    private var generation: UInt32 = 0
+    private var expiryTimer: UInt32 = 0
+    private var retryTimer: UInt32 = 0
+    private var authorizationTimer: UInt32 = 0
+
+    /// How long a watcher may wait for authorization, pending and then waiting; nil: no
+    /// waiting state and no giveup.
+    public var authorizationWait: Duration? {
+        self.authorizationWaitSeconds > 0 ? .seconds(self.authorizationWaitSeconds) : nil
+    }
+
+    /// Terminated, and waiting once the final NOTIFY is through.
+    public var isAboutToWait: Bool { self.waitsAfterFinalNotify }
 
     public init(authorization: SubscriptionAuthorization, expiresAt: SIPInstant, authorizationWait: Duration? = nil) {
         self.authorization = authorization
         self.status = Self.status(for: authorization)
         self.expiresAt = expiresAt
-        self.authorizationWait = authorizationWait
+        self.authorizationWaitSeconds = authorizationWait.map { UInt32(clamping: max(0, $0.components.seconds)) } ?? 0
     }
 
     /// A waiting watcher restored from the store: no dialog, given up at `givenUpAt` unless
@@ -232,7 +240,7 @@ public struct NotifierSubscription: Sendable {
             // RFC 5057 §5.1: these concern the transaction, not the subscription; try again after
             // the peer's Retry-After or our own interval, with whatever state is latest then.
             self.retries += 1
-            self.generation += 1
+            self.generation &+= 1
             self.retryTimer = self.generation
             self.notifyPending = true
             self.notifyInFlight = true
@@ -322,13 +330,13 @@ public struct NotifierSubscription: Sendable {
     }
 
     private mutating func armAuthorizationWait(until deadline: SIPInstant) -> Action {
-        self.generation += 1
+        self.generation &+= 1
         self.authorizationTimer = self.generation
         return .scheduleTimer(NotifierTimer(kind: .authorizationWait, generation: self.generation), at: deadline)
     }
 
     private mutating func armExpiry() -> Action {
-        self.generation += 1
+        self.generation &+= 1
         self.expiryTimer = self.generation
         return .scheduleTimer(NotifierTimer(kind: .expiry, generation: self.generation), at: self.expiresAt)
     }
