@@ -51,11 +51,7 @@ extension SIPEngine {
         let username = credentials["username"] ?? ""
         let store = self.store
         let nonce = credentials["nonce"] ?? ""
-        self.loop.makeFutureWithTask { try await store.user(username: username, domain: realm) }.whenComplete { result in
-            guard case .success(let user) = result else {
-                self.respond(entry, status: 500, reason: "Server Internal Error: store unavailable", headers: [(SIPHeaderName(.retryAfter), "5")])
-                return
-            }
+        self.readStore(for: entry, { try await store.user(username: username, domain: realm) }) { user in
             let (verdict, nonceCount) = self.authenticator.verify(
                 credentials, method: entry.request.method.rawValue, realm: realm,
                 ha1: { algorithm in

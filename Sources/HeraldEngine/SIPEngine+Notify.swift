@@ -7,7 +7,9 @@ import SIPProtocol
 
 extension SIPEngine {
     /// Builds and sends one NOTIFY in the subscription's dialog (RFC 6665 §4.2.2, RFC 3261 §12.2.1.1).
-    /// The body is computed when the NOTIFY leaves, so it always carries the latest state.
+    /// The body is computed when the machine asks for the NOTIFY, so it carries the latest state;
+    /// in a dialog shared with another subscription it may then wait behind that one's NOTIFY
+    /// (state that changes meanwhile follows in the next NOTIFY).
     func sendNotify(_ subscription: SubscriptionEntry, state: SubscriptionStateHeader, withState: Bool) {
         let id = subscription.id
         switch self.stateBody(for: subscription, withState: withState) {
@@ -40,7 +42,6 @@ extension SIPEngine {
         }
         dialog.notifyInFlight = true
         let (cseq, reservationGrew) = dialog.takeLocalCSeq(reservationBlock: Self.cseqReservation)
-        // The larger reservation is stored before the NOTIFY leaves, so a restart never reuses a CSeq.
         if reservationGrew { self.persist(subscription) }
         let request = self.notifyBytes(subscription, state: state, cseq: cseq, body: body)
         self.statistics.notifiesSent += 1
@@ -53,31 +54,31 @@ extension SIPEngine {
             let retryAfter = response?.headers[SIPHeaderName(.retryAfter)].flatMap { Int($0.prefix { $0.isNumber }) }
             if response.map({ $0.statusCode >= 300 }) ?? true { self.statistics.notifiesFailed += 1 }
             self.metrics.notifyCompleted(status: response?.statusCode)
+            // The dialog's other subscriptions end first when the answer says the dialog is
+            // gone, so that nothing queued in it is sent into it.
+            if NotifierSubscription.failureEndsDialog(statusCode: response?.statusCode) { self.endDialog(dialog, besides: subscription) }
             self.dialogNotifyCompleted(dialog)
+            let wasTerminated = subscription.machine.status == .terminated
             let actions = subscription.machine.notifyCompleted(statusCode: response?.statusCode, retryAfter: retryAfter, now: self.instant)
             self.apply(actions, to: subscription, transaction: nil)
-            if subscription.machine.status == .terminated, state.status != .terminated {
+            if !wasTerminated, subscription.machine.status == .terminated {
                 // Ended by the failure: for the presentity, a watcher that stopped answering is
                 // like one that stopped refreshing (RFC 3857 has no event of its own for it).
                 subscription.lastWatcherEvent = .timeout
                 self.watcherChanged(subscription)
-            }
-            if response == nil || response.map({ $0.statusCode >= 300 }) == true,
-                NotifierSubscription.failureEndsDialog(statusCode: response?.statusCode)
-            {
-                self.endDialog(dialog)
             }
         }
     }
 
     /// A NOTIFY's answer said the dialog itself is gone (RFC 5057 §5.1): its other
     /// subscriptions end too, without NOTIFYs, and nothing queued in it is sent.
-    private func endDialog(_ dialog: SubscriptionDialog) {
+    private func endDialog(_ dialog: SubscriptionDialog, besides failed: SubscriptionEntry) {
         dialog.queuedNotifies.removeAll()
         for id in dialog.subscriptionIDs {
-            guard let other = self.subscriptions[id] else { continue }
+            guard let other = self.subscriptions[id], other !== failed else { continue }
             let wasTerminated = other.machine.status == .terminated
-            self.apply(other.machine.dialogEnded(), to: other, transaction: nil)
+            // (One that was about to wait goes on waiting, reported by `.keepWaiting`.)
+            self.apply(other.machine.dialogEnded(now: self.instant), to: other, transaction: nil)
             if !wasTerminated {
                 other.lastWatcherEvent = .timeout
                 self.watcherChanged(other)

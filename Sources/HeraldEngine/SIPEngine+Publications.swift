@@ -138,9 +138,8 @@ extension SIPEngine {
                     self.respond(entry, status: 200, headers: [(SIPHeaderName(.expires), "0")])
                 }
             case (.failure(let error), _):
-                self.logger.error("publication store failure", metadata: ["error": "\(error)"])
                 if appliedEarly { self.undoPublishOutcome(outcome, previous: previous, event: event, resource: resource) }
-                self.respond(entry, status: 500, reason: "Server Internal Error: store unavailable", headers: [(SIPHeaderName(.retryAfter), "5")])
+                self.respondStoreUnavailable(entry, error: error)
             }
         }
     }

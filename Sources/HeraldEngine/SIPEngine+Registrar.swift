@@ -66,8 +66,7 @@ extension SIPEngine {
                 }
             }
             .flatMapErrorThrowing { error in
-                self.logger.error("registrar store failure", metadata: ["aor": "\(aor)", "error": "\(error)"])
-                self.respond(entry, status: 500, reason: "Server Internal Error: store unavailable", headers: [(SIPHeaderName(.retryAfter), "5")])
+                self.respondStoreUnavailable(entry, error: error)
             }
     }
 

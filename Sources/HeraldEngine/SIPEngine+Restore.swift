@@ -31,21 +31,38 @@ extension SIPEngine {
             var dialogs: [String: SubscriptionDialog] = [:]
             // Where each restorable record's NOTIFYs go (nil: not restorable), parsed once; the
             // records themselves are not copied (100,000 of them are tens of megabytes).
-            let destinations = subscriptions.map { record in
+            var destinations = subscriptions.map { record in
                 EventPackage.named(record.event) == nil ? nil : SIPDestination(storedForm: record.destination)
             }
-            for (record, destination) in zip(subscriptions, destinations) where destination != nil {
-                if let dialog = dialogs[record.localTag] {
+            var dropped: [String] = []
+            for (index, record) in subscriptions.enumerated() where destinations[index] != nil {
+                if record.status == SubscriptionStatus.terminated.rawValue || record.authorization == SubscriptionAuthorization.reject.rawValue {
+                    // It had ended (its final NOTIFY was on its way): not brought back.
+                    destinations[index] = nil
+                    dropped.append(record.id)
+                } else if let dialog = dialogs[record.localTag] {
+                    guard dialog.matches(localTag: record.localTag, callID: record.callID, remoteTag: record.remoteTag) else {
+                        self.logger.warning("stored subscription in another dialog under the same tag: dropped", metadata: ["id": "\(record.id)"])
+                        destinations[index] = nil
+                        dropped.append(record.id)
+                        continue
+                    }
                     dialog.add(subscriptionID: record.id)
                     dialog.localCSeqReserved = max(dialog.localCSeqReserved, record.localCSeqReserved)
-                    dialog.remoteCSeq = max(dialog.remoteCSeq, record.remoteCSeq)
+                    if record.remoteCSeq > dialog.remoteCSeq {
+                        // The record written last by a request of the subscriber has the latest target.
+                        dialog.remoteCSeq = record.remoteCSeq
+                        dialog.updateRemoteTarget(record.remoteTarget)
+                    }
                 } else {
                     dialogs[record.localTag] = SubscriptionDialog(
                         fields: DialogFields(record: record), localCSeq: 0, localCSeqReserved: record.localCSeqReserved,
                         remoteCSeq: record.remoteCSeq, firstSubscriptionID: record.id)
                 }
             }
-            for dialog in dialogs.values { dialog.localCSeq = dialog.localCSeqReserved + 1 }
+            for dialog in dialogs.values { dialog.localCSeq = dialog.localCSeqReserved &+ 1 }
+            for id in dropped { self.unsavedSubscriptions[id] = .some(nil) }
+            self.flushSubscriptions()
             var live = 0
             for (record, destination) in zip(subscriptions, destinations) {
                 guard let destination, let package = EventPackage.named(record.event), let dialog = dialogs[record.localTag] else {

@@ -59,15 +59,7 @@ extension SIPEngine {
         }
         let store = self.store
         let (username, domain) = (uri.unescapedUser ?? "", uri.hostKey)
-        self.loop.makeFutureWithTask { try await store.user(username: username, domain: domain) != nil }.whenComplete { result in
-            switch result {
-            case .success(let exists):
-                proceed(exists)
-            case .failure(let error):
-                self.logger.error("store lookup failed", metadata: ["error": "\(error)"])
-                self.respond(entry, status: 500, reason: "Server Internal Error: store unavailable", headers: [(SIPHeaderName(.retryAfter), "5")])
-            }
-        }
+        self.readStore(for: entry, { try await store.user(username: username, domain: domain) != nil }, then: proceed)
     }
 
     private func subscribe(
@@ -134,11 +126,20 @@ extension SIPEngine {
         let dialog: SubscriptionDialog
         let id: String
         if let existingDialog {
+            let localTag = existingDialog.fields.localTag
+            id = SubscriptionEntry.id(localTag: localTag, event: package.name, eventID: eventID)
+            // The store lookup before this took a while: the dialog may have ended, or another
+            // SUBSCRIBE created this very subscription meanwhile.
+            guard self.dialogs[SubscriptionDialog.key(localTag: localTag)] === existingDialog, self.subscriptions[id] == nil,
+                existingDialog.subscriptionIDs.contains(where: { self.subscriptions[$0].map { $0.machine.status != .terminated } ?? false })
+            else {
+                self.respond(entry, status: 481, reason: "Call/Transaction Does Not Exist: the dialog has ended")
+                return
+            }
             // The route set stays the one the dialog was created with (RFC 3261 §12.2.2); the
             // Contact refreshes the remote target.
             dialog = existingDialog
             dialog.updateRemoteTarget(contact.uri.description)
-            id = SubscriptionEntry.id(localTag: dialog.fields.localTag, event: package.name, eventID: eventID)
             dialog.add(subscriptionID: id)
         } else {
             id = SubscriptionEntry.id(localTag: entry.toTag, event: package.name, eventID: eventID)
@@ -157,7 +158,7 @@ extension SIPEngine {
         let subscription = SubscriptionEntry(
             id: id, eventID: eventID, resource: resource, resourceURI: sharedURI, expiresAt: wallNow + Int64(expires), createdAt: wallNow,
             dialog: dialog, machine: machine, package: package, destination: entry.destination)
-        if package.kind == .presence {
+        if package.kind == .presence, expires > 0 {  // (a fetch leaves a waiting request in place)
             self.replaceWaitingRequests(of: subscription.watcher, resource: resource)
         }
         // As seed 000 shows them (examples 3 and 4): a watcher waiting for authorization with
@@ -200,6 +201,11 @@ extension SIPEngine {
         let id = SubscriptionEntry.id(localTag: localTag, event: package.name, eventID: eventID)
         let legacyID = SubscriptionEntry.legacyID(
             callID: essentials.callID, localTag: localTag, remoteTag: remoteTag, event: package.name, eventID: eventID)
+        if let ended = self.subscriptions[id] ?? self.subscriptions[legacyID], ended.dialog === dialog, ended.machine.status == .terminated {
+            // Over (a waiting watcher's entry, or a final NOTIFY on its way): RFC 6665 §4.1.2.2.
+            self.respond(entry, status: 481, reason: "Call/Transaction Does Not Exist: the subscription has ended")
+            return
+        }
         guard let subscription = self.subscriptions[id] ?? self.subscriptions[legacyID], subscription.dialog === dialog else {
             // RFC 6665 §4.5.2: another event or id in the dialog is a new subscription in it, to
             // the dialog's resource (the From of its NOTIFYs), while the dialog lasts (a waiting
@@ -233,6 +239,10 @@ extension SIPEngine {
         let resourceURI = (try? SIPURI(parsing: subscription.resourceURI)) ?? entry.essentials.to.uri
         self.checkResourceExists(resourceURI, for: entry) { exists in
             let now = self.instant
+            guard self.subscriptions[subscription.id] === subscription else {
+                self.respond(entry, status: 481, reason: "Call/Transaction Does Not Exist: the subscription has ended")
+                return
+            }
             guard exists else {
                 subscription.lastWatcherEvent = .noresource
                 self.apply(subscription.machine.refreshOfGoneResource(now: now), to: subscription, transaction: entry)
@@ -266,18 +276,22 @@ extension SIPEngine {
                 let id = subscription.id
                 self.schedule(at: at) { [weak self] in
                     guard let self, let subscription = self.subscriptions[id], subscription.machine.isCurrent(timer) else { return }
-                    switch timer.kind {
-                    case .expiry: subscription.lastWatcherEvent = .timeout
-                    case .authorizationWait: subscription.lastWatcherEvent = .giveup
-                    case .retry: break
-                    }
-                    let wasWaiting = subscription.machine.isWaiting
+                    let (wasStatus, wasWaiting) = (subscription.machine.status, subscription.machine.isWaiting)
                     let actions = subscription.machine.timerFired(timer, now: self.instant)
+                    // Only a timer that ended something says why (a late one changes nothing).
+                    let ended = subscription.machine.status != wasStatus || subscription.machine.isWaiting != wasWaiting
+                    if ended {
+                        switch timer.kind {
+                        case .expiry: subscription.lastWatcherEvent = .timeout
+                        case .authorizationWait: subscription.lastWatcherEvent = .giveup
+                        case .retry: break
+                        }
+                    }
                     self.apply(actions, to: subscription, transaction: nil)
                     // A pending watcher that times out becomes waiting once its final NOTIFY is
                     // through (`.keepWaiting`); the terminated state between is transient and
                     // not reported (RFC 3857 §4.7.2).
-                    if subscription.machine.status == .terminated, !subscription.machine.isAboutToWait || wasWaiting {
+                    if ended, subscription.machine.status == .terminated, !subscription.machine.isAboutToWait || wasWaiting {
                         self.watcherChanged(subscription)
                     }
                 }
@@ -286,6 +300,13 @@ extension SIPEngine {
             case .remove:
                 self.removeSubscription(subscription)
             case .keepWaiting(let until):
+                if self.hasLiveSubscription(of: subscription.watcher, to: subscription.resource, besides: subscription) {
+                    // The watcher subscribed again meanwhile: nothing is left waiting (RFC 3857 §4.7.1).
+                    subscription.lastWatcherEvent = .giveup
+                    self.apply(subscription.machine.replacedByNewSubscription(), to: subscription, transaction: nil)
+                    self.watcherChanged(subscription)
+                    continue
+                }
                 // Stored with its giveup time in place of the expiry, which has passed.
                 subscription.expiresAt = self.wallClock() + Int64(NotifierSubscription.remainingSeconds(until: until, now: self.instant))
                 subscription.lastWatcherEvent = .timeout
@@ -296,6 +317,8 @@ extension SIPEngine {
     }
 
     func persist(_ subscription: SubscriptionEntry) {
+        // One already removed stays removed (a late NOTIFY answer must not store it again).
+        guard self.subscriptions[subscription.id] === subscription else { return }
         self.unsavedSubscriptions[subscription.id] = .some(subscription.record)
         self.flushSubscriptions()
     }
@@ -342,6 +365,13 @@ extension SIPEngine {
     }
 
     static let cseqReservation: UInt32 = 100
+
+    private func hasLiveSubscription(of watcher: String, to resource: String, besides subscription: SubscriptionEntry) -> Bool {
+        (self.subscriptionsByResource[Self.resourceKey(EventPackage.presence.name, resource)] ?? []).contains { id in
+            guard let other = self.subscriptions[id], other !== subscription, other.machine.status != .terminated else { return false }
+            return other.watcher == watcher
+        }
+    }
 
     /// A watcher subscribing again replaces the request it left waiting (RFC 3857 §4.7.1:
     /// the old one ends with event "giveup"), so winfo lists her once.

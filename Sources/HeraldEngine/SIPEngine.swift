@@ -407,21 +407,34 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
         let username = uri.unescapedUser ?? ""
         let domain = uri.hostKey
         let now = self.wallClock()
-        self.loop.makeFutureWithTask { () async throws -> Callee in
+        self.readStore(for: entry, {
             let bindings = try await store.bindings(addressOfRecord: aor).filter { $0.expiresAt > now }
             var known = !bindings.isEmpty
             if !known { known = try await store.user(username: username, domain: domain) != nil }
             let forwarding = wantsForwarding && known ? try await store.forwardingRules(username: username, domain: domain) : nil
             return Callee(bindings: bindings, known: known, forwarding: forwarding)
-        }.whenComplete { result in
+        }, then: proceed)
+    }
+
+    /// Runs `read` against the store and gives its result to `proceed` on the engine loop; a
+    /// store failure is answered with 500 and Retry-After (RFC 3261 §21.5.1: the client may
+    /// try again), and `proceed` is not called.
+    func readStore<Value: Sendable>(
+        for entry: ServerTransactionEntry, _ read: @escaping @Sendable () async throws -> Value, then proceed: @escaping @Sendable (Value) -> Void
+    ) {
+        self.loop.makeFutureWithTask(read).whenComplete { result in
             switch result {
-            case .success(let callee):
-                proceed(callee)
+            case .success(let value):
+                proceed(value)
             case .failure(let error):
-                self.logger.error("store lookup failed", metadata: ["error": "\(error)"])
-                self.respond(entry, status: 500, reason: "Server Internal Error: store unavailable", headers: [(SIPHeaderName(.retryAfter), "5")])
+                self.respondStoreUnavailable(entry, error: error)
             }
         }
+    }
+
+    func respondStoreUnavailable(_ entry: ServerTransactionEntry, error: any Error) {
+        self.logger.error("store failure", metadata: ["method": "\(entry.request.method.rawValue)", "error": "\(error)"])
+        self.respond(entry, status: 500, reason: "Server Internal Error: store unavailable", headers: [(SIPHeaderName(.retryAfter), "5")])
     }
 
     // MARK: Responses

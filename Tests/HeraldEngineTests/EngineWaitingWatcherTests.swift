@@ -214,3 +214,78 @@ import Testing
         #expect(await store.allSubscriptions().isEmpty)
     }
 }
+
+/// Corner cases of the waiting state and of winfo events (found in review).
+@Suite struct EngineWatcherEventTests {
+    @Test func anApprovedWatchersOldAuthorizationWaitDoesNotGiveItUp() async throws {
+        let harness = EngineHarness(defaultPolicy: .confirm, authorizationWait: .seconds(120))
+        await harness.send(subscribeRequest(expires: 3600, branch: "z9hG4bKs1", callID: "sub-1"))
+        await harness.answerAll()
+        harness.engine.xcapDocumentChanged(
+            auid: "pres-rules", owner: "sip:alice@example.com", path: "index", document: try EngineWaitingWatcherTests.allowBob())
+        await harness.settle()
+        await harness.answerAll()
+        await harness.advance(by: .seconds(130))
+        await harness.answerAll()
+        let before = harness.requests.count
+        await EngineWaitingWatcherTests.ownerWatchesHerWatchers(harness)
+        #expect(EngineWaitingWatcherTests.watchers(harness, since: before) == ["active/approved"])
+    }
+
+    @Test func aRejectionWhileANotifyIsInFlightIsNotReportedAsATimeout() async throws {
+        let harness = EngineHarness(defaultPolicy: .allow)
+        await EngineWaitingWatcherTests.ownerWatchesHerWatchers(harness)
+        await harness.send(subscribeRequest(expires: 600, branch: "z9hG4bKs1", callID: "sub-1"))
+        await harness.answerAll(from: 1)
+        await harness.send(publishRequest(pidf("t1", "open"), branch: "z9hG4bKp1"))
+        let inFlight = try #require(harness.requests.last { $0.headers["Event"] == "presence" })
+        let before = harness.requests.count
+        let block = try EnginePresRulesTests.rules(
+            "<cr:rule id=\"b\"><cr:conditions><cr:identity><cr:one id=\"sip:bob@example.com\"/></cr:identity></cr:conditions>"
+                + "<cr:actions><pr:sub-handling>block</pr:sub-handling></cr:actions></cr:rule>")
+        harness.engine.xcapDocumentChanged(auid: "pres-rules", owner: "sip:alice@example.com", path: "index", document: block)
+        await harness.settle()
+        await harness.answer(inFlight, status: 200)
+        await harness.answerAll(from: before)
+        let final = try #require(harness.requests.last { $0.headers["Event"] == "presence" })
+        #expect(final.headers["Subscription-State"] == "terminated;reason=rejected")
+        #expect(EngineWaitingWatcherTests.watchers(harness, since: before) == ["terminated/rejected"])
+    }
+
+    @Test func aWatcherWhoSubscribesAgainDuringTheFinalNotifyLeavesNothingWaiting() async throws {
+        let harness = EngineHarness(defaultPolicy: .confirm)
+        await EngineWaitingWatcherTests.ownerWatchesHerWatchers(harness)
+        await harness.send(subscribeRequest(expires: 60, branch: "z9hG4bKs1", callID: "sub-1"))
+        await harness.answerAll(from: 1)
+        let count = harness.requests.count
+        await harness.advance(by: .seconds(61))
+        let final = try #require(harness.requests.dropFirst(count).first { $0.headers["Event"] == "presence" })
+        #expect(final.headers["Subscription-State"] == "terminated;reason=timeout")
+        // bob's phone restarted and subscribes again before the old dialog's final NOTIFY is through.
+        await harness.send(subscribeRequest(expires: 600, branch: "z9hG4bKs2", callID: "sub-2"))
+        await harness.answer(final, status: 200)
+        await harness.answerAll(from: count)
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(await harness.store.allSubscriptions().allSatisfy { $0.status != "waiting" })
+        let changes = EngineWaitingWatcherTests.watchers(harness, since: count)
+        #expect(!changes.contains("waiting/timeout"))
+        #expect(changes.contains("terminated/giveup"))
+    }
+
+    @Test func aStoredSubscriptionThatHadEndedIsNotBroughtBack() async throws {
+        let store = InMemoryHeraldStore()
+        let before = EngineHarness(store: store)
+        await before.send(subscribeRequest(expires: 3600))
+        await before.answer(before.requests[0], status: 200)
+        try await Task.sleep(for: .milliseconds(50))
+        var record = try #require(await store.allSubscriptions().first)
+        record.status = "terminated"
+        await store.saveSubscription(record)
+
+        let after = EngineHarness(store: store)
+        #expect(try await after.loop.flatSubmit { after.engine.restore() }.get().subscriptions == 0)
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(await store.allSubscriptions().isEmpty)
+        #expect(try await after.loop.submit { after.engine.activeSubscriptionCount }.get() == 0)
+    }
+}

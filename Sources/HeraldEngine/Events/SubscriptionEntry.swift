@@ -198,13 +198,16 @@ final class SubscriptionDialog: @unchecked Sendable {
         return false
     }
 
-    /// The CSeq for the next NOTIFY, and whether the reservation had to grow first (the caller
-    /// stores it before the NOTIFY leaves, so a restart never reuses a number).
+    /// The CSeq for the next NOTIFY, and whether the reservation grew (the caller stores it).
+    /// It grows while half a block is still unused, so that the store's write lands long before
+    /// the dialog gets to numbers it has not reserved, and a restart never reuses one. Wrapping
+    /// arithmetic: a corrupt stored reservation must not crash the server (RFC 3261 §8.1.1.5
+    /// keeps CSeqs below 2**31; no dialog gets near).
     func takeLocalCSeq(reservationBlock: UInt32) -> (cseq: UInt32, reservationGrew: Bool) {
         let cseq = self.localCSeq
-        self.localCSeq += 1
-        guard self.localCSeq > self.localCSeqReserved else { return (cseq, false) }
-        self.localCSeqReserved = self.localCSeq + reservationBlock
+        self.localCSeq &+= 1
+        guard self.localCSeq &+ reservationBlock / 2 > self.localCSeqReserved else { return (cseq, false) }
+        self.localCSeqReserved = self.localCSeq &+ reservationBlock
         return (cseq, true)
     }
 

@@ -182,6 +182,12 @@ public struct NotifierSubscription: Sendable {
     /// The presentity's policy now answers differently (pres-rules change, RFC 5025).
     public mutating func authorizationChanged(_ authorization: SubscriptionAuthorization, now: SIPInstant) -> [Action] {
         guard authorization != self.authorization else { return [] }
+        if self.waitsAfterFinalNotify {
+            // Timed out while pending, final NOTIFY in flight: decided now, so no waiting after it.
+            self.authorization = authorization
+            if authorization != .pending { self.waitsAfterFinalNotify = false }
+            return []
+        }
         if self.isWaiting {
             // RFC 3857 §4.7.1: a waiting watcher approved or rejected is terminated and destroyed;
             // the subscriber subscribes again to see the state.
@@ -194,6 +200,8 @@ public struct NotifierSubscription: Sendable {
         guard self.status != .terminated else { return [] }
         let wasPending = self.status == .pending
         self.authorization = authorization
+        // A watcher no longer pending is no longer given up (its wait timer goes stale).
+        if authorization != .pending { self.authorizationTimer = 0 }
         switch authorization {
         case .reject:
             return self.terminate(reason: .rejected, now: now)
@@ -269,11 +277,12 @@ public struct NotifierSubscription: Sendable {
 
     /// Another subscription of the dialog learned that the dialog is gone: this one ends too,
     /// without a NOTIFY (there is no dialog to send it in).
-    public mutating func dialogEnded() -> [Action] {
+    public mutating func dialogEnded(now: SIPInstant) -> [Action] {
         guard !self.isWaiting else { return [] }
+        // A watcher that timed out while pending still waits for a decision: that needs no dialog.
+        if self.waitsAfterFinalNotify { return self.afterFinalNotify(now: now) }
         self.status = .terminated
         self.finalNotifySent = true
-        self.waitsAfterFinalNotify = false
         return [.remove]
     }
 

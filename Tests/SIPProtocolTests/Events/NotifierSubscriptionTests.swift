@@ -116,7 +116,7 @@ private let start = SIPInstant(nanoseconds: 1_000_000_000)
         for code in [nil, 200, 408, 481, 489, 500, 503, 603] as [Int?] { #expect(!NotifierSubscription.failureEndsDialog(statusCode: code)) }
         var sibling = NotifierSubscription(authorization: .allow, expiresAt: start + .seconds(600))
         _ = sibling.start(expires: 600, now: start)
-        #expect(sibling.dialogEnded() == [.remove])
+        #expect(sibling.dialogEnded(now: start) == [.remove])
         #expect(sibling.stateChanged(now: start).isEmpty)
     }
 
@@ -176,9 +176,21 @@ private let start = SIPInstant(nanoseconds: 1_000_000_000)
         _ = approved.authorizationChanged(.allow, now: start)
         _ = approved.notifyCompleted(statusCode: 200, now: start)
         for case .scheduleTimer(let timer, _) in approvedStart where timer.kind == .authorizationWait {
+            #expect(!approved.isCurrent(timer))
             #expect(approved.timerFired(timer, now: start + wait).isEmpty)
         }
         #expect(approved.status == .active)
+    }
+
+    @Test func aDecisionDuringTheFinalNotifyOfATimedOutWatcherLeavesNothingWaiting() {
+        var machine = NotifierSubscription(authorization: .pending, expiresAt: start + .seconds(60), authorizationWait: .seconds(3600))
+        _ = machine.start(expires: 60, now: start)
+        _ = machine.notifyCompleted(statusCode: 200, now: start)
+        _ = machine.expire(now: start + .seconds(60))
+        #expect(machine.isAboutToWait)
+        #expect(machine.authorizationChanged(.allow, now: start + .seconds(60)).isEmpty)
+        #expect(machine.notifyCompleted(statusCode: 200, now: start + .seconds(61)) == [.remove])
+        #expect(!machine.isWaiting)
     }
 
     @Test func withoutAnAuthorizationWaitAnExpiredPendingSubscriptionIsGone() {
