@@ -15,6 +15,15 @@ func subscribeRequest(from watcher: String = "bob", event: String = "presence", 
         .replacingOccurrences(of: "To: <sip:bob@example.com>", with: "To: <sip:alice@example.com>")
 }
 
+/// bob's subscription to alice, made by one engine and stored in `store`: its record.
+func storedSubscription(in store: InMemoryHeraldStore) async throws -> SubscriptionRecord {
+    let harness = EngineHarness(store: store)
+    await harness.send(subscribeRequest(expires: 3600))
+    await harness.answer(harness.requests[0], status: 200)
+    try await Task.sleep(for: .milliseconds(50))
+    return try #require(await store.allSubscriptions().first)
+}
+
 func publishRequest(_ body: String, branch: String, etag: String? = nil, expires: Int = 600) -> String {
     var extra = ["Event: presence", "Expires: \(expires)"]
     if !body.isEmpty { extra.append("Content-Type: application/pidf+xml") }
@@ -340,12 +349,8 @@ func publishedOpenToOneWatcherThenStoreRefuses(_ harness: EngineHarness) async t
 
     @Test func subscriptionStoredWithTheEarlierLongIDIsStillFound() async throws {
         let store = InMemoryHeraldStore()
-        let before = EngineHarness(store: store)
-        await before.send(subscribeRequest(expires: 3600))
-        await before.answer(before.requests[0], status: 200)
-        try await Task.sleep(for: .milliseconds(50))
+        var record = try await storedSubscription(in: store)
         // Rewrite the record under the id format earlier versions stored.
-        var record = try #require(await store.allSubscriptions().first)
         await store.removeSubscription(id: record.id)
         record.id = [record.callID, record.localTag, record.remoteTag, record.event, ""].joined(separator: "|")
         await store.saveSubscription(record)

@@ -35,19 +35,29 @@ import Testing
         }
     }
 
+    /// alice watches her watchers, bob's subscription (`expires`) waits for her, and the clock
+    /// moves on by `advance`: bob's first presence NOTIFY after that (unanswered), and the
+    /// request count before it.
+    static func pendingWatcherAfter(
+        _ advance: Int64, expires: Int, _ harness: EngineHarness
+    ) async throws -> (final: SIPRequest, before: Int) {
+        await Self.ownerWatchesHerWatchers(harness)
+        await harness.send(subscribeRequest(expires: expires, branch: "z9hG4bKs1", callID: "sub-1"))
+        for request in harness.requests.dropFirst() { await harness.answer(request, status: 200) }
+        let before = harness.requests.count
+        await harness.advance(by: .seconds(advance))
+        let final = try #require(harness.requests.dropFirst(before).first { $0.headers["Event"] == "presence" })
+        return (final, before)
+    }
+
     static func allowBob() throws -> XMLElement {
         try EnginePresRulesTests.rules(EnginePresRulesTests.allowBob(""))
     }
 
     @Test func anExpiredPendingSubscriptionWaitsInWinfoUntilTheOwnerApproves() async throws {
         let harness = EngineHarness(defaultPolicy: .confirm)
-        await Self.ownerWatchesHerWatchers(harness)
-        await harness.send(subscribeRequest(expires: 60, branch: "z9hG4bKs1", callID: "sub-1"))
-        for request in harness.requests.dropFirst() { await harness.answer(request, status: 200) }
-        let before = harness.requests.count
-        await harness.advance(by: .seconds(61))
+        let (final, before) = try await Self.pendingWatcherAfter(61, expires: 60, harness)
         // bob's subscription is over for him ...
-        let final = try #require(harness.requests.dropFirst(before).first { $0.headers["Event"] == "presence" })
         #expect(final.headers["Subscription-State"] == "terminated;reason=timeout")
         await harness.answer(final, status: 200)
         // ... and alice sees him waiting, with no transient "terminated" first (RFC 3857 §4.7.2).
@@ -99,12 +109,7 @@ import Testing
 
     @Test func aRequestStillUndecidedWhenTheWaitRunsOutIsGivenUp() async throws {
         let harness = EngineHarness(defaultPolicy: .confirm, authorizationWait: .seconds(120))
-        await Self.ownerWatchesHerWatchers(harness)
-        await harness.send(subscribeRequest(expires: 3600, branch: "z9hG4bKs1", callID: "sub-1"))
-        for request in harness.requests.dropFirst() { await harness.answer(request, status: 200) }
-        let before = harness.requests.count
-        await harness.advance(by: .seconds(121))
-        let final = try #require(harness.requests.dropFirst(before).first { $0.headers["Event"] == "presence" })
+        let (final, before) = try await Self.pendingWatcherAfter(121, expires: 3600, harness)
         #expect(final.headers["Subscription-State"] == "terminated;reason=giveup")
         await harness.answer(final, status: 200)
         #expect(Self.watchers(harness, since: before) == ["terminated/giveup"])
@@ -254,12 +259,7 @@ import Testing
 
     @Test func aWatcherWhoSubscribesAgainDuringTheFinalNotifyLeavesNothingWaiting() async throws {
         let harness = EngineHarness(defaultPolicy: .confirm)
-        await EngineWaitingWatcherTests.ownerWatchesHerWatchers(harness)
-        await harness.send(subscribeRequest(expires: 60, branch: "z9hG4bKs1", callID: "sub-1"))
-        await harness.answerAll(from: 1)
-        let count = harness.requests.count
-        await harness.advance(by: .seconds(61))
-        let final = try #require(harness.requests.dropFirst(count).first { $0.headers["Event"] == "presence" })
+        let (final, count) = try await EngineWaitingWatcherTests.pendingWatcherAfter(61, expires: 60, harness)
         #expect(final.headers["Subscription-State"] == "terminated;reason=timeout")
         // bob's phone restarted and subscribes again before the old dialog's final NOTIFY is through.
         await harness.send(subscribeRequest(expires: 600, branch: "z9hG4bKs2", callID: "sub-2"))
@@ -274,11 +274,7 @@ import Testing
 
     @Test func aStoredSubscriptionThatHadEndedIsNotBroughtBack() async throws {
         let store = InMemoryHeraldStore()
-        let before = EngineHarness(store: store)
-        await before.send(subscribeRequest(expires: 3600))
-        await before.answer(before.requests[0], status: 200)
-        try await Task.sleep(for: .milliseconds(50))
-        var record = try #require(await store.allSubscriptions().first)
+        var record = try await storedSubscription(in: store)
         record.status = "terminated"
         await store.saveSubscription(record)
 
