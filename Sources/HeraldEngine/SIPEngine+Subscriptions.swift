@@ -139,7 +139,7 @@ extension SIPEngine {
             // The route set stays the one the dialog was created with (RFC 3261 §12.2.2); the
             // Contact refreshes the remote target.
             dialog = existingDialog
-            dialog.updateRemoteTarget(contact.uri.description)
+            self.refreshRemoteTarget(of: dialog, to: contact.uri.description)
             dialog.add(subscriptionID: id)
         } else {
             id = SubscriptionEntry.id(localTag: entry.toTag, event: package.name, eventID: eventID)
@@ -227,7 +227,7 @@ extension SIPEngine {
             return
         }
         if case .addresses(let contacts)? = try? entry.request.contacts(), let contact = contacts.first {
-            dialog.updateRemoteTarget(contact.uri.description)  // RFC 3261 §12.2.2 target refresh
+            self.refreshRemoteTarget(of: dialog, to: contact.uri.description)
         }
         if requested == 0 {
             subscription.lastWatcherEvent = .timeout
@@ -371,6 +371,13 @@ extension SIPEngine {
             guard let other = self.subscriptions[id], other !== subscription, other.machine.status != .terminated else { return false }
             return other.watcher == watcher
         }
+    }
+
+    /// RFC 3261 §12.2.2 target refresh. In a shared dialog every subscription's record is
+    /// stored again, so that a restart finds the new target whichever record it reads.
+    private func refreshRemoteTarget(of dialog: SubscriptionDialog, to target: String) {
+        guard dialog.updateRemoteTarget(target), dialog.isShared else { return }
+        for id in dialog.subscriptionIDs { self.subscriptions[id].map(self.persist) }
     }
 
     /// A watcher subscribing again replaces the request it left waiting (RFC 3857 §4.7.1:

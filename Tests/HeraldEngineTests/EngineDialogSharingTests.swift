@@ -85,6 +85,24 @@ import Testing
         }
     }
 
+    @Test func aTargetRefreshInASharedDialogIsStoredForEverySubscription() async throws {
+        let harness = EngineHarness()
+        let tag = try await Self.twoSubscriptionsInOneDialog(harness)
+        let moved = Self.ownSubscribe(event: "presence", branch: "z9hG4bKs3", toTag: tag, cseq: 3)
+            .replacingOccurrences(of: "Contact: <sip:alice@192.0.2.10:5060>", with: "Contact: <sip:alice@192.0.2.77:5070>")
+        await harness.send(moved)
+        #expect(harness.statuses.last == 200)
+        await harness.answerAll(from: 2)
+        try await Task.sleep(for: .milliseconds(50))
+        let targets = await harness.store.allSubscriptions().map(\.remoteTarget)
+        #expect(targets == ["sip:alice@192.0.2.77:5070", "sip:alice@192.0.2.77:5070"])
+        // The winfo subscription's NOTIFYs go there too.
+        await harness.send(subscribeRequest(from: "carol", expires: 600, branch: "z9hG4bKs4", callID: "sub-carol"))
+        await harness.answerAll(from: 2)
+        let winfo = try #require(harness.requests.last { $0.headers["Event"] == "presence.winfo" })
+        #expect(winfo.requestURIText == "sip:alice@192.0.2.77:5070")
+    }
+
     @Test func aNewSubscriptionInAnUnknownDialogIs481() async throws {
         let harness = EngineHarness()
         let tag = try await Self.twoSubscriptionsInOneDialog(harness)

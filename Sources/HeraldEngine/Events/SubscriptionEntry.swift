@@ -218,12 +218,13 @@ final class SubscriptionDialog: @unchecked Sendable {
         return fields.localTag == localTag && fields.callID == callID && fields.remoteTag == remoteTag
     }
 
-    /// RFC 3261 §12.2.2: a refresh's Contact replaces the dialog's remote target.
-    func updateRemoteTarget(_ target: String) {
+    /// RFC 3261 §12.2.2: a refresh's Contact replaces the dialog's remote target; true when it changed.
+    @discardableResult func updateRemoteTarget(_ target: String) -> Bool {
         var fields = self.fields
-        guard fields.remoteTarget != target else { return }
+        guard fields.remoteTarget != target else { return false }
         fields.remoteTarget = target
         self.text = fields.packed
+        return true
     }
 }
 
