@@ -5,6 +5,7 @@
 #
 #   scripts/bench/fanout.sh [RESULTS_DIR]
 #   SKIP_BUILD=1 REPEATS=3 CASES="100-10-1200-10 100-10-1600-10" scripts/bench/fanout.sh
+#   (HERALD_BIN=path runs another build of the server against the same load generator)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 results=${1:-.build-bench-results}
@@ -15,6 +16,7 @@ if [ -z "${SKIP_BUILD:-}" ]; then
     swift build -c release --product herald-load
 fi
 bin=$(swift build -c release --show-bin-path)
+herald=${HERALD_BIN:-$bin/herald}   # HERALD_BIN: another build of the server, for an A/B run
 
 run_case() {  # name presentities watchers rate duration [settle seconds]
     local name=$1 presentities=$2 watchers=$3 rate=$4 duration=$5 settle=${6:-1}
@@ -23,7 +25,7 @@ run_case() {  # name presentities watchers rate duration [settle seconds]
     unshare -n bash -c "
         set -euo pipefail
         ip link set lo up
-        taskset -c 0 '$bin/herald' serve --data-dir '$data' --auth none --default-policy allow --domain example.com \
+        taskset -c 0 '$herald' serve --data-dir '$data' --auth none --default-policy allow --domain example.com \
             --listen udp:127.0.0.1:5060 --http 127.0.0.1:8080 --log-level error &
         server=\$!
         for _ in \$(seq 50); do sleep 0.1; [ -e /proc/\$server ] || exit 1; grep -q 'VmRSS' /proc/\$server/status && break; done
