@@ -23,6 +23,11 @@ public struct EngineConfiguration: Sendable {
     /// waiting, before it is given up (RFC 3857 §4.7.1: long enough for her to log in days
     /// later); nil: a pending subscription that expires is simply gone.
     public var authorizationWait: Duration?
+    /// How many waiting requests (RFC 3857 §4.7.1) one watcher may leave behind, over all
+    /// presentities; beyond it the oldest is given up. RFC 3857 recommends such a limit: a
+    /// waiting request costs its watcher nothing to keep, but the server stores it for the
+    /// whole authorization wait.
+    public var maxWaitingPerWatcher: Int
     /// `host:port` Herald puts in Via and Contact for each transport (the listener's address).
     public var sentBy: [SIPTransportKind: String]
     /// IP addresses of trusted network elements (an S-CSCF, an application server): their
@@ -43,6 +48,7 @@ public struct EngineConfiguration: Sendable {
         timers: TransactionTimerSettings = TransactionTimerSettings(), registrar: ExpiryPolicy = ExpiryPolicy(),
         limits: SIPParserLimits = SIPParserLimits(), serverName: String = "Herald",
         defaultPolicy: DefaultAuthorizationPolicy = .confirm, authorizationWait: Duration? = Self.defaultAuthorizationWait,
+        maxWaitingPerWatcher: Int = Self.defaultMaxWaitingPerWatcher,
         sentBy: [SIPTransportKind: String] = [:], trustedHosts: [String] = [],
         routes: StaticRouteTable = StaticRouteTable(), proxyInviteTimeout: Duration = .seconds(181),
         xcapRoot: String = "/", routeSecret: [UInt8] = (0..<32).map { _ in UInt8.random(in: 0...255) }
@@ -54,6 +60,7 @@ public struct EngineConfiguration: Sendable {
         self.trustedHosts = Set(trustedHosts.map { $0.lowercased() })
         self.defaultPolicy = defaultPolicy
         self.authorizationWait = authorizationWait
+        self.maxWaitingPerWatcher = maxWaitingPerWatcher
         self.sentBy = sentBy
         self.domains = domains
         self.listenAddresses = listenAddresses
@@ -66,6 +73,7 @@ public struct EngineConfiguration: Sendable {
 
     /// A week.
     public static let defaultAuthorizationWait: Duration = .seconds(7 * 24 * 3600)
+    public static let defaultMaxWaitingPerWatcher = 50
 
     /// What the core announces. Extensions are listed only when implemented: `path` because the
     /// registrar stores and returns Path (RFC 3327 §5.3).

@@ -114,6 +114,7 @@ extension SIPEngine {
                 } else if isWaiting {
                     entry.lastWatcherEvent = .timeout
                     self.apply(waitingActions, to: entry, transaction: nil)
+                    self.countWaiting(entry)
                 } else if remaining <= 0 {
                     entry.lastWatcherEvent = .timeout
                     self.apply(entry.machine.expire(now: self.instant), to: entry, transaction: nil)

@@ -312,6 +312,7 @@ extension SIPEngine {
                 subscription.lastWatcherEvent = .timeout
                 self.persist(subscription)
                 self.watcherChanged(subscription)
+                self.countWaiting(subscription)
             }
         }
     }
@@ -345,6 +346,7 @@ extension SIPEngine {
     func removeSubscription(_ subscription: SubscriptionEntry) {
         let id = subscription.id
         guard self.subscriptions.removeValue(forKey: id) != nil else { return }
+        self.uncountWaiting(subscription)
         let dialog = subscription.dialog
         if dialog.remove(subscriptionID: id) {
             let key = SubscriptionDialog.key(localTag: dialog.fields.localTag)
@@ -365,6 +367,30 @@ extension SIPEngine {
     }
 
     static let cseqReservation: UInt32 = 100
+
+    /// Lists a waiting request under its watcher; one over the limit gives up her oldest.
+    func countWaiting(_ subscription: SubscriptionEntry) {
+        guard !subscription.countedAsWaiting else { return }
+        subscription.countedAsWaiting = true
+        let watcher = subscription.watcher
+        self.waitingByWatcher[watcher, default: []].append(subscription.id)
+        while let waiting = self.waitingByWatcher[watcher], waiting.count > max(1, self.configuration.maxWaitingPerWatcher),
+            let oldest = self.subscriptions[waiting[0]]
+        {
+            oldest.lastWatcherEvent = .giveup
+            self.apply(oldest.machine.replacedByNewSubscription(), to: oldest, transaction: nil)
+            self.watcherChanged(oldest)
+            if self.subscriptions[oldest.id] === oldest { self.uncountWaiting(oldest) }  // (not removed: never loop)
+        }
+    }
+
+    private func uncountWaiting(_ subscription: SubscriptionEntry) {
+        guard subscription.countedAsWaiting else { return }
+        subscription.countedAsWaiting = false
+        let watcher = subscription.watcher
+        self.waitingByWatcher[watcher]?.removeAll { $0 == subscription.id }
+        if self.waitingByWatcher[watcher]?.isEmpty == true { self.waitingByWatcher[watcher] = nil }
+    }
 
     private func hasLiveSubscription(of watcher: String, to resource: String, besides subscription: SubscriptionEntry) -> Bool {
         (self.subscriptionsByResource[Self.resourceKey(EventPackage.presence.name, resource)] ?? []).contains { id in

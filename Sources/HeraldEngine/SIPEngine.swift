@@ -38,6 +38,9 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
     /// Proxied INVITEs still waiting for a final response, for CANCEL (§16.10).
     var proxiedInvites: [ServerTransactionKey: ProxyContext] = [:]
     var subscriptions: [String: SubscriptionEntry] = [:]
+    /// Waiting requests (RFC 3857 §4.7.1) by watcher address-of-record, oldest first, for
+    /// `EngineConfiguration.maxWaitingPerWatcher`.
+    var waitingByWatcher: [String: [String]] = [:]
     /// The subscriptions' dialogs by a hash of our (local) tag (`SubscriptionDialog.key`), to
     /// find the dialog of an in-dialog SUBSCRIBE; 8-byte keys keep the table small.
     var dialogs: [UInt64: SubscriptionDialog] = [:]

@@ -26,6 +26,8 @@ public struct HeraldConfiguration: Sendable {
     public var defaultPolicy: DefaultAuthorizationPolicy = .confirm
     /// Seconds a watcher's request may await the presentity's decision (0: none, RFC 3857 §4.7.1).
     public var authorizationWaitSeconds = Int(EngineConfiguration.defaultAuthorizationWait.components.seconds)
+    /// Waiting requests one watcher may leave behind (RFC 3857 §4.7.1 recommends a limit).
+    public var maxWaitingPerWatcher = EngineConfiguration.defaultMaxWaitingPerWatcher
     public var trustedHosts: [String] = []
     /// Static routes to other domains (`domain=sip:ip:port`), RFC 3261 §16.6 step 7 without DNS.
     public var routes = StaticRouteTable()
@@ -51,6 +53,7 @@ public struct HeraldConfiguration: Sendable {
         var tcp_idle_timeout: Int?
         var default_policy: String?
         var authorization_wait: Int?
+        var max_waiting_per_watcher: Int?
         var trusted_hosts: [String]?
         var routes: [String: String]?
         var xcap_root: String?
@@ -84,6 +87,7 @@ public struct HeraldConfiguration: Sendable {
         if let timeout = file.tcp_idle_timeout { try self.setIdleTimeout(timeout) }
         if let policy = file.default_policy { try self.setDefaultPolicy(policy) }
         if let wait = file.authorization_wait { try self.setAuthorizationWait(wait) }
+        if let limit = file.max_waiting_per_watcher { try self.setMaxWaitingPerWatcher(limit) }
         if let hosts = file.trusted_hosts { try self.setTrustedHosts(hosts) }
         if let root = file.xcap_root { try self.setXCAPRoot(root) }
         if let proxies = file.identity_proxies { try self.setIdentityProxies(proxies) }
@@ -146,6 +150,11 @@ public struct HeraldConfiguration: Sendable {
     public mutating func setAuthorizationWait(_ seconds: Int) throws(ConfigurationError) {
         guard seconds >= 0 else { throw .invalidValue("authorization-wait", "\(seconds): expected 0 or more seconds") }
         self.authorizationWaitSeconds = seconds
+    }
+
+    public mutating func setMaxWaitingPerWatcher(_ limit: Int) throws(ConfigurationError) {
+        guard limit >= 1 else { throw .invalidValue("max-waiting-per-watcher", "\(limit): expected 1 or more") }
+        self.maxWaitingPerWatcher = limit
     }
 
     /// The engine's form: nil when waiting is off.

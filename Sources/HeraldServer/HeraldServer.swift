@@ -37,7 +37,7 @@ public final class HeraldServer: Service, Sendable {
                 domains: configuration.domains, listenAddresses: configuration.listeners.map(\.host), authMode: configuration.authMode,
                 limits: SIPParserLimits(maxMessageSize: configuration.maxMessageSize, maxHeaderCount: configuration.maxHeaders),
                 serverName: "Herald/\(HeraldVersion.current)", defaultPolicy: configuration.defaultPolicy,
-                authorizationWait: configuration.authorizationWait,
+                authorizationWait: configuration.authorizationWait, maxWaitingPerWatcher: configuration.maxWaitingPerWatcher,
                 trustedHosts: configuration.trustedHosts, routes: configuration.routes, xcapRoot: configuration.xcapRoot,
                 routeSecret: try Self.routeSecret(dataDirectory: configuration.dataDirectory)),
             loop: engineLoop, sink: sink, store: store, logger: logger)

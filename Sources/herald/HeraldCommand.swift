@@ -78,6 +78,11 @@ struct Serve: AsyncParsableCommand {
         help: "Seconds a watcher's request may await the presentity's decision before it is given up (default 604800; 0: no waiting).")
     var authorizationWait: Int?
 
+    @Option(
+        name: .customLong("max-waiting-per-watcher"),
+        help: "Waiting requests one watcher may leave behind; beyond it the oldest is given up (default 50).")
+    var maxWaitingPerWatcher: Int?
+
     @Option(name: .customLong("trusted-host"), help: "IP address of a trusted element: not challenged, may watch any reg state (repeatable).")
     var trustedHosts: [String] = []
 
@@ -104,6 +109,7 @@ struct Serve: AsyncParsableCommand {
         if let timeout = self.tcpIdleTimeout { try configuration.setIdleTimeout(timeout) }
         if let policy = self.defaultPolicy { try configuration.setDefaultPolicy(policy) }
         if let wait = self.authorizationWait { try configuration.setAuthorizationWait(wait) }
+        if let limit = self.maxWaitingPerWatcher { try configuration.setMaxWaitingPerWatcher(limit) }
         if !self.trustedHosts.isEmpty { try configuration.setTrustedHosts(self.trustedHosts) }
         if !self.routes.isEmpty { try configuration.setRoutes(self.routes) }
         if let root = self.xcapRoot { try configuration.setXCAPRoot(root) }

@@ -21,7 +21,8 @@ struct EngineHarness {
     init(
         authMode: AuthMode = .none, defaultPolicy: DefaultAuthorizationPolicy = .allow, store: InMemoryHeraldStore = InMemoryHeraldStore(),
         trustedHosts: [String] = [], routes: StaticRouteTable = StaticRouteTable(), proxyInviteTimeout: Duration = .seconds(181),
-        authorizationWait: Duration? = EngineConfiguration.defaultAuthorizationWait
+        authorizationWait: Duration? = EngineConfiguration.defaultAuthorizationWait,
+        maxWaitingPerWatcher: Int = EngineConfiguration.defaultMaxWaitingPerWatcher
     ) {
         self.store = store
         // The engine reads the loop's virtual clock, so timers fire exactly when due.
@@ -29,7 +30,7 @@ struct EngineHarness {
         self.engine = SIPEngine(
             configuration: EngineConfiguration(
                 domains: ["example.com"], listenAddresses: ["127.0.0.1"], authMode: authMode, defaultPolicy: defaultPolicy,
-                authorizationWait: authorizationWait,
+                authorizationWait: authorizationWait, maxWaitingPerWatcher: maxWaitingPerWatcher,
                 sentBy: [.udp: "127.0.0.1:5060"], trustedHosts: trustedHosts, routes: routes, proxyInviteTimeout: proxyInviteTimeout,
                 routeSecret: Self.routeSecret),
             loop: self.loop, sink: self.sink, store: self.store, logger: Logger(label: "test"),

@@ -285,3 +285,23 @@ import Testing
         #expect(try await after.loop.submit { after.engine.activeSubscriptionCount }.get() == 0)
     }
 }
+
+@Suite struct EngineWaitingLimitTests {
+    @Test func aWatcherLeavesAtMostTheLimitOfWaitingRequestsBehind() async throws {
+        let harness = EngineHarness(defaultPolicy: .confirm, maxWaitingPerWatcher: 2)
+        // bob asks to watch three presentities, nobody decides, and his requests expire one by one.
+        for (index, presentity) in ["alice", "carol", "dave"].enumerated() {
+            await harness.send(
+                subscribeRequest(expires: 60, branch: "z9hG4bKs\(index)", callID: "sub-\(presentity)")
+                    .replacingOccurrences(of: "sip:alice@example.com", with: "sip:\(presentity)@example.com"))
+            await harness.answerAll()
+            await harness.advance(by: .seconds(20))
+        }
+        await harness.advance(by: .seconds(61))
+        await harness.answerAll()
+        try await Task.sleep(for: .milliseconds(50))
+        // The oldest (alice's) was given up when the third began waiting.
+        let waiting = await harness.store.allSubscriptions().filter { $0.status == "waiting" }.map(\.resource).sorted()
+        #expect(waiting == ["sip:carol@example.com", "sip:dave@example.com"])
+    }
+}

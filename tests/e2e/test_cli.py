@@ -109,6 +109,12 @@ def test_startup_fails_on_bad_listen_spec(herald_binary, tmp_path, spec):
     _expect_startup_failure(*_serve_args(tmp_path, spec), mention=spec)
 
 
+@pytest.mark.parametrize("flag, value", [("--authorization-wait", "-1"), ("--max-waiting-per-watcher", "0")])
+def test_startup_fails_on_a_limit_out_of_range(herald_binary, tmp_path, flag, value):
+    _expect_startup_failure(*_serve_args(tmp_path, f"udp:{LOOPBACK}:{free_port('udp')}"), f"{flag}={value}",
+                            mention=flag.lstrip("-"))
+
+
 def test_startup_fails_on_missing_config(herald_binary, tmp_path):
     path = "/nonexistent/x.yaml"
     _expect_startup_failure("serve", "--config", path, mention=path)

@@ -33,6 +33,8 @@ final class SubscriptionEntry: @unchecked Sendable {
     /// The watcher's identity was established (digest, a trusted host, or `--auth none`), so
     /// identity conditions may match it (RFC 4745 §7.1).
     var watcherAuthenticated = true
+    /// Listed in `SIPEngine.waitingByWatcher` (a waiting watcher, RFC 3857 §4.7.1).
+    var countedAsWaiting = false
     /// The earliest state change not yet carried by a NOTIFY (the publish-to-notify metric).
     var stateChangedAt: NIODeadline?
     /// Partial-state bookkeeping of winfo and reg subscriptions; nil for the rest.
