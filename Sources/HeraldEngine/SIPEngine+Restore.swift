@@ -36,8 +36,13 @@ extension SIPEngine {
             }
             var dropped: [String] = []
             for (index, record) in subscriptions.enumerated() where destinations[index] != nil {
-                if record.status == SubscriptionStatus.terminated.rawValue || record.authorization == SubscriptionAuthorization.reject.rawValue {
-                    // It had ended (its final NOTIFY was on its way): not brought back.
+                // A pending one that had timed out, its final NOTIFY on its way, comes back to be
+                // ended again and to wait (RFC 3857 §4.7.1); others that had ended do not.
+                let timedOutPending = record.authorization == SubscriptionAuthorization.pending.rawValue && record.expiresAt <= now
+                    && self.configuration.authorizationWait != nil
+                if record.status == SubscriptionStatus.terminated.rawValue && !timedOutPending
+                    || record.authorization == SubscriptionAuthorization.reject.rawValue
+                {
                     destinations[index] = nil
                     dropped.append(record.id)
                 } else if let dialog = dialogs[record.localTag] {
@@ -114,7 +119,7 @@ extension SIPEngine {
                 } else if isWaiting {
                     entry.lastWatcherEvent = .timeout
                     self.apply(waitingActions, to: entry, transaction: nil)
-                    self.countWaiting(entry)
+                    if self.subscriptions[entry.id] === entry, entry.machine.isWaiting { self.countWaiting(entry) }
                 } else if remaining <= 0 {
                     entry.lastWatcherEvent = .timeout
                     self.apply(entry.machine.expire(now: self.instant), to: entry, transaction: nil)

@@ -374,9 +374,11 @@ extension SIPEngine {
         subscription.countedAsWaiting = true
         let watcher = subscription.watcher
         self.waitingByWatcher[watcher, default: []].append(subscription.id)
-        while let waiting = self.waitingByWatcher[watcher], waiting.count > max(1, self.configuration.maxWaitingPerWatcher),
-            let oldest = self.subscriptions[waiting[0]]
-        {
+        while let waiting = self.waitingByWatcher[watcher], waiting.count > max(1, self.configuration.maxWaitingPerWatcher) {
+            guard let oldest = self.subscriptions[waiting[0]], oldest.countedAsWaiting else {
+                self.waitingByWatcher[watcher]?.removeFirst()  // (a stale id: never stall or loop on it)
+                continue
+            }
             oldest.lastWatcherEvent = .giveup
             self.apply(oldest.machine.replacedByNewSubscription(), to: oldest, transaction: nil)
             self.watcherChanged(oldest)

@@ -272,6 +272,28 @@ import Testing
         #expect(changes.contains("terminated/giveup"))
     }
 
+    @Test func aPendingWatcherStoredWhileItsTimeoutNotifyWasOutStillEndsUpWaiting() async throws {
+        let store = InMemoryHeraldStore()
+        let before = EngineHarness(defaultPolicy: .confirm, store: store)
+        await before.send(subscribeRequest(expires: 60))
+        await before.answerAll()
+        try await Task.sleep(for: .milliseconds(50))
+        // As stored while its final NOTIFY was on its way when the server stopped.
+        var record = try #require(await store.allSubscriptions().first)
+        record.status = "terminated"
+        record.expiresAt = 1_000_000 - 5
+        await store.saveSubscription(record)
+
+        let after = EngineHarness(defaultPolicy: .confirm, store: store)
+        _ = try await after.loop.flatSubmit { after.engine.restore() }.get()
+        await after.settle()
+        let final = try #require(after.requests.last)
+        #expect(final.headers["Subscription-State"] == "terminated;reason=timeout")
+        await after.answer(final, status: 200)
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(await store.allSubscriptions().map(\.status) == ["waiting"])
+    }
+
     @Test func aStoredSubscriptionThatHadEndedIsNotBroughtBack() async throws {
         let store = InMemoryHeraldStore()
         var record = try await storedSubscription(in: store)
