@@ -159,7 +159,7 @@ extension SIPEngine {
             id: id, eventID: eventID, resource: resource, resourceURI: sharedURI, expiresAt: wallNow + Int64(expires), createdAt: wallNow,
             dialog: dialog, machine: machine, package: package, destination: entry.destination)
         if package.kind == .presence, expires > 0 {  // (a fetch leaves a waiting request in place)
-            self.replaceWaitingRequests(of: subscription.watcher, resource: resource)
+            self.replaceWaitingRequests(of: essentials.from.uri.addressOfRecord, resource: resource)
         }
         // As seed 000 shows them (examples 3 and 4): a watcher waiting for authorization with
         // event "subscribe", one authorized at once (by rules, the default policy, or herself)
@@ -410,9 +410,12 @@ extension SIPEngine {
 
     /// A watcher subscribing again replaces the request it left waiting (RFC 3857 §4.7.1:
     /// the old one ends with event "giveup"), so winfo lists her once.
+    /// Found through the watcher's waiting requests (`waitingByWatcher`, almost always none), not
+    /// by scanning the resource's watchers.
     private func replaceWaitingRequests(of watcher: String, resource: String) {
-        for id in self.subscriptionsByResource[Self.resourceKey(EventPackage.presence.name, resource)] ?? [] {
-            guard let old = self.subscriptions[id], old.machine.isWaiting, old.watcher == watcher else { continue }
+        for id in self.waitingByWatcher[watcher] ?? [] {
+            guard let old = self.subscriptions[id], old.machine.isWaiting, old.package.kind == .presence, old.resource == resource
+            else { continue }
             old.lastWatcherEvent = .giveup
             self.apply(old.machine.replacedByNewSubscription(), to: old, transaction: nil)
             self.watcherChanged(old)
