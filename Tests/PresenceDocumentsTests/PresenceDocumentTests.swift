@@ -95,3 +95,31 @@ let personPublication = """
         #expect(throws: PresenceDocumentError.self) { try MessageSummary(parsing: text) }
     }
 }
+
+@Suite struct RLMITests {
+    @Test func listDocumentHasTheShapeOfRFC4662() throws {
+        let document = RLMIDocument.document(
+            uri: "sip:+339012341234@test-rcs.com;pres-list=rcs", version: 3, fullState: true, name: "My presence buddies",
+            resources: [
+                RLMIDocument.Resource(
+                    uri: "sip:+330123456789@test-rcs.com", name: "RCS-VUA",
+                    instances: [RLMIDocument.Instance(id: "a1", state: .active, contentID: "a1@herald")]),
+                RLMIDocument.Resource(uri: "sip:carol@test-rcs.com", instances: [RLMIDocument.Instance(id: "c1", state: .pending)]),
+                RLMIDocument.Resource(
+                    uri: "sip:dave@test-rcs.com", instances: [RLMIDocument.Instance(id: "d1", state: .terminated(reason: "rejected"))]),
+            ])
+        // Written and read back: what a subscriber's parser sees.
+        let parsed = try XMLDocumentParser.parse(XMLSerializer.serialize(document))
+        #expect(parsed.name == XMLName(PresenceNamespace.rlmi, "list"))
+        #expect(parsed.attribute("uri") == "sip:+339012341234@test-rcs.com;pres-list=rcs")
+        #expect(parsed.attribute("version") == "3" && parsed.attribute("fullState") == "true")
+        #expect(parsed.childElements.first?.name.local == "name")
+        let resources = parsed.childElements.filter { $0.name.local == "resource" }
+        #expect(resources.map { $0.attribute("uri") } == ["sip:+330123456789@test-rcs.com", "sip:carol@test-rcs.com", "sip:dave@test-rcs.com"])
+        let instances = resources.compactMap { $0.childElements.first { $0.name.local == "instance" } }
+        #expect(instances.map { $0.attribute("state") } == ["active", "pending", "terminated"])
+        #expect(instances[0].attribute("cid") == "a1@herald" && instances[1].attribute("cid") == nil)
+        #expect(instances[2].attribute("reason") == "rejected")
+        #expect(resources[0].childElements.first?.name.local == "name")
+    }
+}

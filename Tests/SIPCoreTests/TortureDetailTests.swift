@@ -142,3 +142,24 @@ import SIPTesting
         #expect(essentials.callID.count > 100)
     }
 }
+
+@Suite struct MultipartWritingTests {
+    @Test func aWrittenMultipartBodyReadsBackPartForPart() throws {
+        let boundary = MultipartBody.randomBoundary()
+        #expect(boundary.count == 32 && boundary.allSatisfy(\.isHexDigit))
+        let rlmi = Array("<list xmlns=\"urn:ietf:params:xml:ns:rlmi\" uri=\"sip:l@example.com\" version=\"0\" fullState=\"true\"/>".utf8)
+        let pidf = Array("<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"sip:b@example.com\"/>\r\n".utf8)
+        let body = MultipartBody(boundary: boundary, parts: [
+            MultipartBody.Part(headers: SIPHeaders([("Content-Type", "application/rlmi+xml;charset=\"UTF-8\""), ("Content-ID", "<r@h>")]), body: rlmi),
+            MultipartBody.Part(headers: SIPHeaders([("Content-Type", "application/pidf+xml"), ("Content-ID", "<b@h>")]), body: pidf),
+        ])
+        let bytes = body.serialized()
+        #expect(String(decoding: bytes, as: UTF8.self).hasSuffix("\r\n--\(boundary)--\r\n"))
+        let type = try MediaType(parsing: "multipart/related;type=\"application/rlmi+xml\";start=\"<r@h>\";boundary=\"\(boundary)\"")
+        let parsed = try MultipartBody(parsing: bytes[...], contentType: type)
+        #expect(parsed.parts.count == 2)
+        #expect(parsed.parts.map(\.body) == [rlmi, pidf])
+        #expect(parsed.parts.map { $0.headers["Content-ID"] } == ["<r@h>", "<b@h>"])
+        #expect(parsed.parts[1].contentType?.subtype == "pidf+xml")
+    }
+}

@@ -7,6 +7,7 @@ public enum PresenceNamespace {
     public static let caps = "urn:ietf:params:xml:ns:pidf:caps"
     public static let omaPresence = "urn:oma:xml:prs:pidf:oma-pres"
     public static let watcherInfo = "urn:ietf:params:xml:ns:watcherinfo"
+    public static let rlmi = "urn:ietf:params:xml:ns:rlmi"
 }
 
 /// Element names of PIDF (RFC 3863) and its data model (RFC 4479), shared by parsing,

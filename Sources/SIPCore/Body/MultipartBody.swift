@@ -5,6 +5,11 @@ public struct MultipartBody: Sendable {
         public var headers: SIPHeaders
         public var body: [UInt8]
 
+        public init(headers: SIPHeaders, body: [UInt8]) {
+            self.headers = headers
+            self.body = body
+        }
+
         public var contentType: MediaType? {
             guard let field = self.headers.fields.first(where: { $0.known == .contentType }) else { return nil }
             return try? MediaType(bytes: field.valueBytes)
@@ -13,6 +18,41 @@ public struct MultipartBody: Sendable {
 
     public var boundary: String
     public var parts: [Part]
+
+    /// A body to send. The boundary must not occur in any part (RFC 2046 §5.1.1); a random
+    /// one of `randomBoundary()` does not, in practice.
+    public init(boundary: String, parts: [Part]) {
+        self.boundary = boundary
+        self.parts = parts
+    }
+
+    /// 32 random hexadecimal digits: a boundary no part will contain.
+    public static func randomBoundary() -> String {
+        (0..<4).map { _ in String(UInt32.random(in: .min ... .max), radix: 16).leftPadded(to: 8) }.joined()
+    }
+
+    /// The body as RFC 2046 §5.1.1 writes it: each part after a `--boundary` line, its headers,
+    /// an empty line and its bytes; the CRLF before each delimiter belongs to the delimiter.
+    public func serialized() -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(self.parts.reduce(64) { $0 + $1.body.count + 128 })
+        let delimiter = Array("--\(self.boundary)".utf8)
+        for (index, part) in self.parts.enumerated() {
+            if index > 0 { bytes.append(contentsOf: [ASCII.cr, ASCII.lf]) }
+            bytes.append(contentsOf: delimiter)
+            bytes.append(contentsOf: [ASCII.cr, ASCII.lf])
+            for field in part.headers.fields {
+                bytes.append(contentsOf: field.line)
+                bytes.append(contentsOf: [ASCII.cr, ASCII.lf])
+            }
+            bytes.append(contentsOf: [ASCII.cr, ASCII.lf])
+            bytes.append(contentsOf: part.body)
+        }
+        bytes.append(contentsOf: [ASCII.cr, ASCII.lf])
+        bytes.append(contentsOf: delimiter)
+        bytes.append(contentsOf: "--\r\n".utf8)
+        return bytes
+    }
 
     /// Splits `body` at `--boundary` delimiters. The text before the first delimiter (preamble)
     /// and after the closing one (epilogue) is ignored.
@@ -85,5 +125,11 @@ public struct MultipartBody: Sendable {
             index += 1
         }
         return nil
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String {
+        self.count >= width ? self : String(repeating: "0", count: width - self.count) + self
     }
 }
