@@ -84,7 +84,7 @@ public struct EngineConfiguration: Sendable {
                 .prack, .refer,
             ],
             accept: ["application/sdp", "application/pidf+xml", "application/simple-message-summary"],
-            supported: ["path"],
+            supported: ["path", "eventlist"],
             allowEvents: EventPackage.all.map(\.name))
     }
 }

@@ -59,8 +59,8 @@ extension SIPEngine {
                 serverTransactions: self.transactions.count,
                 clientTransactions: self.clientTransactions.count + self.inviteClientTransactions.count,
                 publications: self.publicationIndex.values.reduce(0) { $0 + $1.count })
-            for package in EventPackage.all {
-                snapshot.subscriptions[package.name] = ["active": 0, "pending": 0, "terminated": 0, "waiting": 0]
+            for package in EventPackage.subscribable {
+                snapshot.subscriptions[package.key] = ["active": 0, "pending": 0, "terminated": 0, "waiting": 0]
             }
             for subscription in self.subscriptions.values {
                 let state: String
@@ -69,7 +69,7 @@ extension SIPEngine {
                 case .pending: state = "pending"
                 case .terminated: state = subscription.machine.isWaiting ? "waiting" : "terminated"  // RFC 3857 §4.7.1
                 }
-                snapshot.subscriptions[subscription.package.name, default: [:]][state, default: 0] += 1
+                snapshot.subscriptions[subscription.package.key, default: [:]][state, default: 0] += 1
             }
             return snapshot
         }

@@ -149,6 +149,10 @@ extension SIPEngine {
         }
         put("\r\nSubscription-State: ")
         put(state.description)
+        if subscription.package.kind == .resourceList {
+            // RFC 4662 §4.5: a list's NOTIFYs need the extension to be understood.
+            put("\r\nRequire: eventlist")
+        }
         put("\r\nUser-Agent: ")
         put(self.configuration.serverName)
         if let (contentType, _) = body {
@@ -216,6 +220,8 @@ extension SIPEngine {
                 let document = RegInfoDocument.document(version: version, state: .full, registrations: [registration])
                 return (package.notifyContentType, Array(XMLSerializer.serialize(document).utf8))
             })
+        case .resourceList:
+            return .ready(self.listBody(for: subscription))
         case .watcherInfo:
             let full = subscription.needsFullState || subscription.changedWatchers.isEmpty
             subscription.needsFullState = false
@@ -247,7 +253,7 @@ extension SIPEngine {
     }
 
     /// The cached document for `event|resource`, or a new one from `build`.
-    private func sharedStateDocument(event: String, resource: String, _ build: () -> (String, [UInt8])?) -> StateBody {
+    func sharedStateDocument(event: String, resource: String, _ build: () -> (String, [UInt8])?) -> StateBody {
         let key = Self.resourceKey(event, resource)
         if let cached = self.stateDocuments[key] { return cached }
         let body = StateBody.ready(build())
@@ -259,7 +265,8 @@ extension SIPEngine {
 
     func watchers(of resource: String) -> [WatcherInfoDocument.Watcher] {
         let ids = self.subscriptionsByResource[Self.resourceKey(EventPackage.presence.name, resource)] ?? []
-        return ids.compactMap { self.subscriptions[$0].map(self.watcherEntry) }.sorted { $0.id < $1.id }
+        // With the back-end subscriptions of the lists that hold the resource (RFC 4662 §4.4).
+        return (ids.compactMap { self.subscriptions[$0].map(self.watcherEntry) } + self.backEndWatchers(of: resource)).sorted { $0.id < $1.id }
     }
 
     func watcherEntry(_ subscription: SubscriptionEntry) -> WatcherInfoDocument.Watcher {
@@ -284,10 +291,20 @@ extension SIPEngine {
 
     /// A presence subscription changed status: tell the presentity's winfo subscribers (RFC 3857 §3.6).
     func watcherChanged(_ subscription: SubscriptionEntry) {
-        guard subscription.package.kind == .presence,
-            let winfoIDs = self.subscriptionsByResource[Self.resourceKey(EventPackage.presenceWatcherInfo.name, subscription.resource)]
-        else { return }
-        let watcher = self.watcherEntry(subscription)
+        switch subscription.package.kind {
+        case .presence:
+            self.watcherInfoChanged(resource: subscription.resource, watcher: self.watcherEntry(subscription))
+        case .resourceList:
+            // The list's back-end subscriptions change with it.
+            for member in subscription.resourceList?.state.members ?? [] { self.backEndChanged(subscription, member: member.uri) }
+        case .watcherInfo, .messageSummary, .registration:
+            return
+        }
+    }
+
+    /// A watcher of `resource`'s presence changed: her winfo subscribers learn it (partial state).
+    func watcherInfoChanged(resource: String, watcher: WatcherInfoDocument.Watcher) {
+        guard let winfoIDs = self.subscriptionsByResource[Self.resourceKey(EventPackage.presenceWatcherInfo.name, resource)] else { return }
         for id in winfoIDs {
             guard let winfo = self.subscriptions[id] else { continue }
             winfo.changedWatchers[watcher.id] = watcher
@@ -319,6 +336,7 @@ extension SIPEngine {
             if subscription.stateChangedAt == nil { subscription.stateChangedAt = now }
             self.apply(subscription.machine.stateChanged(now: self.instant), to: subscription, transaction: nil)
         }
+        if event == EventPackage.presence.name { self.listMemberStateChanged(resource) }
     }
 }
 

@@ -23,9 +23,14 @@ struct PresencePolicyCache {
     var sphereOwners: Set<String> = []
     /// Per owner, a generation for the timer that re-evaluates at the next validity boundary.
     var validityTimerGeneration: [String: Int] = [:]
+    /// Resource list services by `SIPEngine.serviceKey` (RFC 4826 §4.4.5: unique on the server).
+    var services: [String: RLSService] = [:]
+    var serviceKeysByOwner: [String: Set<String>] = [:]
 
     static let presRulesUsages: Set<String> = [PresRulesUsage.ietfAUID, PresRulesUsage.omaAUID]
-    static let relevantUsages: Set<String> = presRulesUsages.union([ResourceListsUsage.auid, PIDFManipulationUsage.auid])
+    static let relevantUsages: Set<String> = presRulesUsages.union([
+        ResourceListsUsage.auid, PIDFManipulationUsage.auid, RLSServicesUsage.auid,
+    ])
 
     static func key(auid: String, owner: String, path: String) -> String { auid + "|" + owner + "|" + path }
 }
@@ -81,10 +86,15 @@ extension SIPEngine {
             return
         }
         guard PresencePolicyCache.relevantUsages.contains(auid) else { return }
+        let servicesBefore = self.presencePolicy.serviceKeysByOwner[owner] ?? []
         self.cachePolicyDocument(auid: auid, owner: owner, path: path, element: document)
+        if auid == RLSServicesUsage.auid || auid == ResourceListsUsage.auid {
+            // The owner's lists may have changed members (RFC 4662 §4.5: a full-state NOTIFY).
+            self.refreshLists(withServiceKeys: servicesBefore.union(self.presencePolicy.serviceKeysByOwner[owner] ?? []))
+        }
         if auid == PIDFManipulationUsage.auid {
             self.resourceStateChanged(event: EventPackage.presence.name, resource: owner)
-        } else {
+        } else if auid != RLSServicesUsage.auid {
             // A list can be referenced from the owner's rules; rules change the owner's watchers.
             self.reauthorizeWatchers(of: owner)
         }
@@ -114,6 +124,8 @@ extension SIPEngine {
         } else if auid == PIDFManipulationUsage.auid {
             self.presencePolicy.permanentStateByOwner[owner] =
                 self.ownerDocument(auid: auid, owner: owner).flatMap { try? PIDFDocument(element: $0) }
+        } else if auid == RLSServicesUsage.auid {
+            self.indexServices(owner: owner)
         }
     }
 
@@ -176,6 +188,7 @@ extension SIPEngine {
     /// a rule change applies to existing subscriptions): approved watchers get an active NOTIFY
     /// with state, blocked ones are terminated, and winfo reports why.
     func reauthorizeWatchers(of owner: String) {
+        self.reauthorizeListOwners(of: owner)
         let key = Self.resourceKey(EventPackage.presence.name, owner)
         for id in self.subscriptionsByResource[key] ?? [] {
             // Live subscriptions, and waiting watchers the presentity may now approve or reject
@@ -216,56 +229,76 @@ extension SIPEngine {
     /// references are followed once each, within a budget: a document that refers to itself
     /// costs nothing more. nil when the anchor names no list here.
     func resolveExternalList(_ anchor: String, owner: String) -> Set<String>? {
+        self.listMembers(at: anchor, owner: owner).map { Set($0.map(\.uri)) }
+    }
+
+    /// The members of the list an XCAP URI selects in `owner`'s documents, in list order
+    /// with their display names, each once (rules as for `resolveExternalList`).
+    func listMembers(at anchor: String, owner: String) -> [ResourceListState.Member]? {
+        var resolution = ListResolution()
+        return self.resolveList(anchor, owner: owner, resolution: &resolution) ? resolution.members : nil
+    }
+
+    /// The members of a list element (a `<list>` written inside an rls-services service).
+    func listMembers(of list: XMLElement, owner: String) -> [ResourceListState.Member] {
+        var resolution = ListResolution()
+        self.collectMembers(of: list, owner: owner, depth: 0, resolution: &resolution)
+        return resolution.members
+    }
+
+    /// A list being resolved: what was found so far, the lists already visited, and what is
+    /// left of the budget (a list that refers to itself, or a huge one, costs nothing more).
+    struct ListResolution {
+        var members: [ResourceListState.Member] = []
+        var seen = Set<String>()
         var visited = Set<String>()
-        var budget = ListResolutionBudget()
-        return self.resolveList(anchor, owner: owner, visited: &visited, budget: &budget)
-    }
-
-    struct ListResolutionBudget {
         var lists = 64
-        var members = 10_000
-    }
+        var budget = 10_000
 
-    private func resolveList(_ anchor: String, owner: String, visited: inout Set<String>, budget: inout ListResolutionBudget) -> Set<String>? {
-        guard budget.lists > 0, visited.insert(anchor).inserted, let (uri, list) = self.listElement(at: anchor, owner: owner) else {
-            return nil
+        mutating func add(_ uri: String, name: String?) {
+            guard self.budget > 0 else { return }
+            self.budget -= 1
+            let member = SIPEngine.canonicalMember(uri)
+            if self.seen.insert(member).inserted { self.members.append(ResourceListState.Member(uri: member, name: name)) }
         }
-        budget.lists -= 1
-        var members = Set<String>()
-        self.collectMembers(of: list, documentURI: uri, owner: owner, depth: 0, visited: &visited, budget: &budget, into: &members)
-        return members
     }
 
-    private func collectMembers(
-        of list: XMLElement, documentURI: XCAPURI, owner: String, depth: Int, visited: inout Set<String>, budget: inout ListResolutionBudget,
-        into members: inout Set<String>
-    ) {
+    private func resolveList(_ anchor: String, owner: String, resolution: inout ListResolution) -> Bool {
+        guard resolution.lists > 0, resolution.visited.insert(anchor).inserted, let (_, list) = self.listElement(at: anchor, owner: owner) else {
+            return false
+        }
+        resolution.lists -= 1
+        self.collectMembers(of: list, owner: owner, depth: 0, resolution: &resolution)
+        return true
+    }
+
+    private func collectMembers(of list: XMLElement, owner: String, depth: Int, resolution: inout ListResolution) {
         let namespace = ResourceListsUsage.namespace
-        for child in list.childElements where child.name.namespace == namespace && budget.members > 0 {
+        for child in list.childElements where child.name.namespace == namespace && resolution.budget > 0 {
             switch child.name.local {
             case "entry":
-                if let entry = child.attribute("uri") {
-                    members.insert(Self.canonicalMember(entry))
-                    budget.members -= 1
-                }
+                if let entry = child.attribute("uri") { resolution.add(entry, name: Self.displayName(of: child)) }
             case "list" where depth < 8:
-                self.collectMembers(of: child, documentURI: documentURI, owner: owner, depth: depth + 1, visited: &visited, budget: &budget, into: &members)
+                self.collectMembers(of: child, owner: owner, depth: depth + 1, resolution: &resolution)
             case "external":
-                if let anchor = child.attribute("anchor"), let nested = self.resolveList(anchor, owner: owner, visited: &visited, budget: &budget) {
-                    members.formUnion(nested)
-                }
+                if let anchor = child.attribute("anchor") { _ = self.resolveList(anchor, owner: owner, resolution: &resolution) }
             case "entry-ref":
                 // RFC 4826 §3.2: `ref` is relative to the XCAP root and selects an entry.
-                guard let ref = child.attribute("ref"), budget.lists > 0 else { continue }
-                budget.lists -= 1
+                guard let ref = child.attribute("ref"), resolution.lists > 0 else { continue }
+                resolution.lists -= 1
                 if let (_, entry) = self.listElement(at: self.xcapRootPath + ref, owner: owner), let target = entry.attribute("uri") {
-                    members.insert(Self.canonicalMember(target))
-                    budget.members -= 1
+                    resolution.add(target, name: Self.displayName(of: child) ?? Self.displayName(of: entry))
                 }
             default:
                 continue
             }
         }
+    }
+
+    /// An entry's or list's `<display-name>` (RFC 4826 §3.2).
+    static func displayName(of element: XMLElement) -> String? {
+        let name = element.childElements.first { $0.name == XMLName(ResourceListsUsage.namespace, "display-name") }?.text
+        return name.flatMap { $0.isEmpty ? nil : $0 }
     }
 
     /// The XCAP root with exactly one trailing slash.
@@ -277,7 +310,7 @@ extension SIPEngine {
 
     /// The element an XCAP URI (absolute or a path) selects in a cached resource-lists document
     /// of `owner` or of the global tree.
-    private func listElement(at reference: String, owner: String) -> (XCAPURI, XMLElement)? {
+    func listElement(at reference: String, owner: String) -> (XCAPURI, XMLElement)? {
         var path = reference
         if let scheme = path.range(of: "://") {
             let rest = path[scheme.upperBound...]

@@ -228,7 +228,7 @@ extension SIPEngine {
             } catch {
                 return .failure(BodyProblem(reason: error.reason))
             }
-        case .watcherInfo, .registration:
+        case .watcherInfo, .registration, .resourceList:
             return .failure(BodyProblem(reason: "\(package.name) state is not published"))
         }
     }

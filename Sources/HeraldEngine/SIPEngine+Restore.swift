@@ -32,7 +32,7 @@ extension SIPEngine {
             // Where each restorable record's NOTIFYs go (nil: not restorable), parsed once; the
             // records themselves are not copied (100,000 of them are tens of megabytes).
             var destinations = subscriptions.map { record in
-                EventPackage.named(record.event) == nil ? nil : SIPDestination(storedForm: record.destination)
+                EventPackage.stored(record.event) == nil ? nil : SIPDestination(storedForm: record.destination)
             }
             var dropped: [String] = []
             for (index, record) in subscriptions.enumerated() where destinations[index] != nil {
@@ -69,8 +69,9 @@ extension SIPEngine {
             for id in dropped { self.unsavedSubscriptions[id] = .some(nil) }
             self.flushSubscriptions()
             var live = 0
+            var lists: [SubscriptionEntry] = []
             for (record, destination) in zip(subscriptions, destinations) {
-                guard let destination, let package = EventPackage.named(record.event), let dialog = dialogs[record.localTag] else {
+                guard let destination, let package = EventPackage.stored(record.event), let dialog = dialogs[record.localTag] else {
                     continue
                 }
                 let isWatcherOfRules = package.kind == .presence && record.watcher != record.resource
@@ -87,7 +88,7 @@ extension SIPEngine {
                         authorization: authorization, authorizationWait: wait, givenUpAt: self.instant + .seconds(max(0, remaining)))
                 }
                 let (resource, resourceURI) = self.sharedResourceStrings(
-                    event: package.name, resource: record.resource, resourceURI: record.resourceURI)
+                    event: package.key, resource: record.resource, resourceURI: record.resourceURI)
                 let entry = SubscriptionEntry(
                     id: record.id, eventID: record.eventID, resource: resource, resourceURI: resourceURI, expiresAt: record.expiresAt,
                     createdAt: record.createdAt, dialog: dialog, machine: machine, package: package, destination: destination)
@@ -109,10 +110,16 @@ extension SIPEngine {
                         resource: record.resource, watcher: record.watcher, authenticated: entry.watcherAuthenticated)?.1
                 }
                 self.subscriptions[record.id] = entry
-                self.subscriptionsByResource[Self.resourceKey(package.name, entry.resource), default: []].insert(entry.id)
-                let resourceGone = users.map { users in
+                self.subscriptionsByResource[Self.resourceKey(package.key, entry.resource), default: []].insert(entry.id)
+                var resourceGone = users.map { users in
                     (try? SIPURI(parsing: record.resource)).map { !users.contains(($0.unescapedUser ?? "") + "@" + $0.hostKey) } ?? false
                 } ?? false
+                if package.kind == .resourceList {
+                    // The list's members are resolved again below, from the documents loaded
+                    // above; RLMI versions go on above any sent (one per NOTIFY, like winfo's).
+                    entry.resourceList = ResourceListSubscription(version: Int(clamping: dialog.localCSeqReserved))
+                    resourceGone = resourceGone || self.presencePolicy.services[record.resource]?.owner != record.watcher
+                }
                 if resourceGone {
                     entry.lastWatcherEvent = .noresource
                     self.apply(isWaiting ? [.remove] : entry.machine.terminate(reason: .noresource, now: self.instant), to: entry, transaction: nil)
@@ -129,8 +136,12 @@ extension SIPEngine {
                     // pending is not stored).
                     let waitEnds = wait.map { self.instant + .seconds(record.createdAt - now) + $0 }
                     self.apply(entry.machine.resume(authorizationDeadline: waitEnds), to: entry, transaction: nil)
+                    if package.kind == .resourceList { lists.append(entry) }
                 }
             }
+            // Once every subscription is back: the members' winfo lists the back-end
+            // subscriptions from here on (a full document builds them from the index).
+            for list in lists { self.refreshList(list, notify: false, reportWatchers: false) }
             // State that expired while the server was down has left the composition: tell the
             // watchers who last saw it (RFC 3903 §6 step 8).
             var changed = Set<String>()

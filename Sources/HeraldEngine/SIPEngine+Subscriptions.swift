@@ -13,6 +13,18 @@ extension SIPEngine {
     func subscribe(_ entry: ServerTransactionEntry, resource uri: SIPURI, in dialog: SubscriptionDialog? = nil) {
         let request = entry.request
         guard let (package, eventID) = self.eventPackage(of: request, entry: entry) else { return }
+        if package === EventPackage.presence, dialog == nil, let service = self.rlsService(for: uri) {
+            self.subscribe(entry, toList: service, uri: uri, eventID: eventID) {
+                self.subscribe(entry, package: package, eventID: eventID, uri: uri)
+            }
+            return
+        }
+        self.subscribe(entry, package: package, eventID: eventID, uri: uri, in: dialog)
+    }
+
+    /// A SUBSCRIBE for a single resource.
+    private func subscribe(_ entry: ServerTransactionEntry, package: EventPackage, eventID: String?, uri: SIPURI, in dialog: SubscriptionDialog? = nil) {
+        let request = entry.request
         if let accept = request.headers[SIPHeaderName(.accept)], !accept.isEmpty,
             !request.headers.tokens(SIPHeaderName(.accept)).contains(where: { Self.mediaTypeMatches($0, package.notifyContentType) })
         {
@@ -110,10 +122,13 @@ extension SIPEngine {
         return accepted.matches(offered)
     }
 
-    private func createSubscription(
+    /// Creates the subscription and starts its machine. `resource` overrides what it is filed
+    /// under and the URI its NOTIFYs come from (a resource list's service); `prepare` runs once
+    /// it is indexed, before its first answer and NOTIFY.
+    func createSubscription(
         _ entry: ServerTransactionEntry, in existingDialog: SubscriptionDialog?, package: EventPackage, eventID: String?, uri: SIPURI,
         contact: NameAddress, expires: Int, authorization: SubscriptionAuthorization, transformations: PresenceTransformations?,
-        authenticated: Bool
+        authenticated: Bool, resource resourceOverride: (key: String, uri: String)? = nil, prepare: (SubscriptionEntry) -> Void = { _ in }
     ) {
         let essentials = entry.essentials
         let now = self.instant
@@ -122,12 +137,12 @@ extension SIPEngine {
         resourceURI.parameters = []
         resourceURI.headers = []
         let (resource, sharedURI) = self.sharedResourceStrings(
-            event: package.name, resource: uri.addressOfRecord, resourceURI: resourceURI.description)
+            event: package.key, resource: resourceOverride?.key ?? uri.addressOfRecord, resourceURI: resourceOverride?.uri ?? resourceURI.description)
         let dialog: SubscriptionDialog
         let id: String
         if let existingDialog {
             let localTag = existingDialog.fields.localTag
-            id = SubscriptionEntry.id(localTag: localTag, event: package.name, eventID: eventID)
+            id = SubscriptionEntry.id(localTag: localTag, event: package.key, eventID: eventID)
             // The store lookup before this took a while: the dialog may have ended, or another
             // SUBSCRIBE created this very subscription meanwhile.
             guard self.dialogs[SubscriptionDialog.key(localTag: localTag)] === existingDialog, self.subscriptions[id] == nil,
@@ -142,7 +157,7 @@ extension SIPEngine {
             self.refreshRemoteTarget(of: dialog, to: contact.uri.description)
             dialog.add(subscriptionID: id)
         } else {
-            id = SubscriptionEntry.id(localTag: entry.toTag, event: package.name, eventID: eventID)
+            id = SubscriptionEntry.id(localTag: entry.toTag, event: package.key, eventID: eventID)
             let fields = DialogFields(
                 callID: essentials.callID, localTag: entry.toTag, remoteTag: essentials.from.tag ?? "",
                 watcher: essentials.from.uri.addressOfRecord, watcherAddress: Self.addressWithoutTag(essentials.from),
@@ -168,7 +183,8 @@ extension SIPEngine {
         subscription.transformations = transformations
         subscription.watcherAuthenticated = authenticated
         self.subscriptions[subscription.id] = subscription
-        self.subscriptionsByResource[Self.resourceKey(package.name, resource), default: []].insert(subscription.id)
+        self.subscriptionsByResource[Self.resourceKey(package.key, resource), default: []].insert(subscription.id)
+        prepare(subscription)
         let actions: [NotifierSubscription.Action]
         if expires == 0 {
             actions = subscription.machine.fetch(now: now)
@@ -198,9 +214,13 @@ extension SIPEngine {
             return
         }
         dialog.remoteCSeq = essentials.cseq.sequenceNumber
-        let id = SubscriptionEntry.id(localTag: localTag, event: package.name, eventID: eventID)
         let legacyID = SubscriptionEntry.legacyID(
             callID: essentials.callID, localTag: localTag, remoteTag: remoteTag, event: package.name, eventID: eventID)
+        // A presence subscription in this dialog may be to a resource list (filed under its own key).
+        let candidates = (package === EventPackage.presence ? [package, .presenceList] : [package]).map {
+            SubscriptionEntry.id(localTag: localTag, event: $0.key, eventID: eventID)
+        }
+        let id = candidates.first { self.subscriptions[$0]?.dialog === dialog } ?? candidates[0]
         if let ended = self.subscriptions[id] ?? self.subscriptions[legacyID], ended.dialog === dialog, ended.machine.status == .terminated {
             // Over (a waiting watcher's entry, or a final NOTIFY on its way): RFC 6665 §4.1.2.2.
             self.respond(entry, status: 481, reason: "Call/Transaction Does Not Exist: the subscription has ended")
@@ -266,6 +286,8 @@ extension SIPEngine {
                 guard let transaction else { continue }
                 var headers: [(SIPHeaderName, String)] = [(SIPHeaderName(.expires), String(expires))]
                 if status < 300 { headers.append((SIPHeaderName(.contact), self.contactHeader(for: subscription.destination.transport))) }
+                // RFC 4662 §4.1: the subscription is to a list, and its NOTIFYs need the extension.
+                if status < 300, subscription.package.kind == .resourceList { headers.append((SIPHeaderName(.require), "eventlist")) }
                 self.respond(transaction, status: status, headers: headers)
                 // The answer leaves now rather than after the NOTIFY built next: the subscriber
                 // learns of its dialog (RFC 6665 §4.1.2.1) without waiting for the state.
@@ -347,6 +369,7 @@ extension SIPEngine {
         let id = subscription.id
         guard self.subscriptions.removeValue(forKey: id) != nil else { return }
         self.uncountWaiting(subscription)
+        self.unindexList(subscription)
         let dialog = subscription.dialog
         if dialog.remove(subscriptionID: id) {
             let key = SubscriptionDialog.key(localTag: dialog.fields.localTag)
@@ -356,7 +379,7 @@ extension SIPEngine {
             // the removed one's stored record held (RFC 3261 §12.2.1.1 across a restart).
             for other in dialog.subscriptionIDs { self.subscriptions[other].map(self.persist) }
         }
-        let key = Self.resourceKey(subscription.package.name, subscription.resource)
+        let key = Self.resourceKey(subscription.package.key, subscription.resource)
         self.subscriptionsByResource[key]?.remove(id)
         if self.subscriptionsByResource[key]?.isEmpty == true {
             self.subscriptionsByResource[key] = nil

@@ -44,6 +44,9 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
     /// The subscriptions' dialogs by a hash of our (local) tag (`SubscriptionDialog.key`), to
     /// find the dialog of an in-dialog SUBSCRIBE; 8-byte keys keep the table small.
     var dialogs: [UInt64: SubscriptionDialog] = [:]
+    /// Resource list subscriptions by member address-of-record (RFC 4662), for fan-out of the
+    /// members' state and rules.
+    var listSubscriptionsByMember: [String: Set<String>] = [:]
     /// Subscription ids by `event|resource`, for fan-out on state changes.
     var subscriptionsByResource: [String: Set<String>] = [:]
     /// The composed state document per `event|resource`, built once per change and shared by

@@ -5,10 +5,14 @@ import SIPProtocol
 /// A class: every subscription refers to its package, and one shared instance per package
 /// costs a pointer where a copy cost a few hundred bytes per subscription.
 public final class EventPackage: Sendable {
-    public enum Kind: Sendable { case presence, watcherInfo, messageSummary, registration }
+    public enum Kind: Sendable { case presence, watcherInfo, messageSummary, registration, resourceList }
 
     public let kind: Kind
+    /// The Event header's package name.
     public let name: String
+    /// What the server files and stores the package's subscriptions under: the name, except
+    /// for subscriptions to resource lists, whose Event is the listed resources' package.
+    public let key: String
     public let notifyContentType: String
     /// Body types accepted in PUBLISH; empty when the package's state is not published.
     public let publishContentTypes: [String]
@@ -19,11 +23,12 @@ public final class EventPackage: Sendable {
     public let ownerOnly: Bool
 
     init(
-        kind: Kind, name: String, notifyContentType: String, publishContentTypes: [String], subscriptionExpiry: ExpiryPolicy,
+        kind: Kind, name: String, key: String? = nil, notifyContentType: String, publishContentTypes: [String], subscriptionExpiry: ExpiryPolicy,
         publicationExpiry: ExpiryPolicy, ownerOnly: Bool
     ) {
         self.kind = kind
         self.name = name
+        self.key = key ?? name
         self.notifyContentType = notifyContentType
         self.publishContentTypes = publishContentTypes
         self.subscriptionExpiry = subscriptionExpiry
@@ -56,10 +61,27 @@ public final class EventPackage: Sendable {
         subscriptionExpiry: ExpiryPolicy(minExpires: 60, maxExpires: 86_400, defaultExpires: 3_600),
         publicationExpiry: ExpiryPolicy(), ownerOnly: true)
 
+    /// RFC 4662 presence of a resource list (an RLS service, RFC 4826 §4), Event `presence`:
+    /// NOTIFYs carry `multipart/related` with an RLMI document and the members' PIDF. Only the
+    /// list's owner subscribes: what the members' rules let her see is what the list shows.
+    public static let presenceList = EventPackage(
+        kind: .resourceList, name: "presence", key: "presence-list", notifyContentType: "multipart/related", publishContentTypes: [],
+        subscriptionExpiry: ExpiryPolicy(minExpires: 60, maxExpires: 86_400, defaultExpires: 3_600),
+        publicationExpiry: ExpiryPolicy(), ownerOnly: true)
+
+    /// The packages a SUBSCRIBE or PUBLISH may name (Allow-Events).
     public static let all: [EventPackage] = [.presence, .presenceWatcherInfo, .messageSummary, .registration]
+
+    /// Every kind of subscription the server keeps.
+    public static let subscribable: [EventPackage] = all + [.presenceList]
 
     public static func named(_ name: String) -> EventPackage? {
         Self.all.first { $0.name == name.lowercased() }
+    }
+
+    /// The package a stored subscription record names (`SubscriptionRecord.event` is the key).
+    public static func stored(_ key: String) -> EventPackage? {
+        Self.subscribable.first { $0.key == key }
     }
 }
 

@@ -62,7 +62,7 @@ final class SubscriptionEntry: @unchecked Sendable {
     var record: SubscriptionRecord {
         let fields = self.dialogFields
         return SubscriptionRecord(
-            id: self.id, event: self.package.name, eventID: self.eventID, resource: self.resource, resourceURI: self.resourceURI,
+            id: self.id, event: self.package.key, eventID: self.eventID, resource: self.resource, resourceURI: self.resourceURI,
             watcher: fields.watcher, watcherAddress: fields.watcherAddress, watcherDisplayName: fields.watcherDisplayName,
             callID: fields.callID, localTag: fields.localTag, remoteTag: fields.remoteTag, remoteTarget: fields.remoteTarget,
             routeSet: fields.routeSet, localCSeqReserved: self.dialog.localCSeqReserved, remoteCSeq: self.dialog.remoteCSeq,
@@ -98,6 +98,11 @@ final class SubscriptionEntry: @unchecked Sendable {
         get { self.partialState?.changedWatchers ?? [:] }
         _modify { yield &self.partialStateBox.changedWatchers }
     }
+    /// A subscription to a resource list: its members and their instances (RFC 4662).
+    var resourceList: ResourceListSubscription? {
+        get { self.partialState?.resourceList }
+        set { self.partialStateBox.resourceList = newValue }
+    }
     /// Contacts changed since the last reg NOTIFY, by contact id (RFC 3680 partial state).
     var changedContacts: [String: RegInfoDocument.Contact] {
         get { self.partialState?.changedContacts ?? [:] }
@@ -122,6 +127,7 @@ final class SubscriptionEntry: @unchecked Sendable {
         case "presence.winfo": code = "w"
         case "message-summary": code = "m"
         case "reg": code = "r"
+        case "presence-list": code = "l"
         default: code = "|" + event
         }
         return localTag + code + (eventID.map { ";" + $0 } ?? "")
@@ -323,6 +329,7 @@ final class PartialStateBox {
     var watcherInfoVersion = 0
     var changedWatchers: [String: WatcherInfoDocument.Watcher] = [:]
     var changedContacts: [String: RegInfoDocument.Contact] = [:]
+    var resourceList: ResourceListSubscription?
 }
 
 import PresenceDocuments

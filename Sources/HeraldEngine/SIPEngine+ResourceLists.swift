@@ -1,0 +1,361 @@
+import Foundation
+import HeraldStore
+import PresenceDocuments
+import SIPCore
+import SIPProtocol
+import XCAP
+
+/// The resource list server (RFC 4662): a presence SUBSCRIBE to a service URI of an
+/// rls-services document (RFC 4826 §4) becomes one subscription to the state of every member of
+/// the service's list. Each NOTIFY carries `multipart/related` (RFC 2387): an RLMI document
+/// naming the members and the state of each one's back-end subscription, and the PIDF of each
+/// active one. A member's presence is what her pres-rules let the list's owner see (the owner is
+/// the watcher of each back-end subscription), and those back-end subscriptions show in the
+/// members' watcher information, so that a member can approve the owner like any watcher.
+extension SIPEngine {
+    // MARK: The services
+
+    /// The index key of a service URI: its address-of-record and its parameters, those that
+    /// name a transport or a hop left out (RFC 3261 §19.1.4 compares the rest), so that
+    /// `sip:+3390@Test-rcs.com;pres-list=rcs` and a Request-URI `sip:+3390@test-rcs.com;pres-list=rcs`
+    /// name one service.
+    static func serviceKey(_ uri: SIPURI) -> String {
+        let ignored: Set<String> = ["transport", "lr", "maddr", "ttl", "method"]
+        let parameters = uri.parameters.filter { !ignored.contains($0.name.lowercased()) }
+            .map { $0.name.lowercased() + ($0.value.map { "=" + $0 } ?? "") }.sorted()
+        return ([uri.addressOfRecord] + parameters).joined(separator: ";")
+    }
+
+    /// Reads the owner's rls-services document into the service index.
+    func indexServices(owner: String) {
+        for key in self.presencePolicy.serviceKeysByOwner.removeValue(forKey: owner) ?? [] {
+            if self.presencePolicy.services[key]?.owner == owner { self.presencePolicy.services[key] = nil }
+        }
+        let paths = self.presencePolicy.pathsByOwner[RLSServicesUsage.auid + "|" + owner] ?? []
+        var keys = Set<String>()
+        for path in paths.sorted() {
+            guard let document = self.presencePolicy.documents[PresencePolicyCache.key(auid: RLSServicesUsage.auid, owner: owner, path: path)]
+            else { continue }
+            for element in document.childElements where element.name == XMLName(RLSServicesUsage.namespace, "service") {
+                guard let uriText = element.attribute("uri"), let uri = try? SIPURI(parsing: uriText), uri.isSIP,
+                    let service = Self.service(element, uri: uriText, owner: owner)
+                else { continue }
+                let key = Self.serviceKey(uri)
+                // XCAP keeps service URIs unique (RFC 4826 §4.4.5); a clash left in the store
+                // by hand goes to the owner who had it first.
+                if let other = self.presencePolicy.services[key], other.owner != owner { continue }
+                self.presencePolicy.services[key] = service
+                keys.insert(key)
+            }
+        }
+        if !keys.isEmpty { self.presencePolicy.serviceKeysByOwner[owner] = keys }
+    }
+
+    private static func service(_ element: XMLElement, uri: String, owner: String) -> RLSService? {
+        var list: RLSService.ListSource?
+        var packages: [String]?
+        for child in element.childElements {
+            switch (child.name.namespace, child.name.local) {
+            case (RLSServicesUsage.namespace, "resource-list"):
+                list = .reference(child.text.trimmingCharacters(in: .whitespacesAndNewlines))
+            case (RLSServicesUsage.namespace, "list"), (ResourceListsUsage.namespace, "list"):
+                list = .inline(child)
+            case (RLSServicesUsage.namespace, "packages"):
+                packages = child.childElements.filter { $0.name == XMLName(RLSServicesUsage.namespace, "package") }
+                    .map { $0.text.trimmingCharacters(in: .whitespacesAndNewlines).lowercased() }
+            default:
+                continue
+            }
+        }
+        return list.map { RLSService(uri: uri, owner: owner, list: $0, packages: packages) }
+    }
+
+    /// The service a SUBSCRIBE's Request-URI names, if any.
+    func rlsService(for uri: SIPURI) -> RLSService? {
+        self.presencePolicy.services.isEmpty ? nil : self.presencePolicy.services[Self.serviceKey(uri)]
+    }
+
+    // MARK: Subscribing to a list (RFC 4662 §4.1, §4.4)
+
+    /// A presence SUBSCRIBE to a service URI. With `Supported: eventlist` it is a list
+    /// subscription; without, the subscriber cannot read list notifications: 421 with
+    /// `Require: eventlist` (§4.1), unless the URI is also a user's own address (then it is
+    /// her presence, as the subscriber asked for nothing else).
+    func subscribe(_ entry: ServerTransactionEntry, toList service: RLSService, uri: SIPURI, eventID: String?, orElse ordinary: @escaping @Sendable () -> Void) {
+        let request = entry.request
+        let supportsLists = (request.headers.tokens(SIPHeaderName(.supported)) + request.headers.tokens(SIPHeaderName(.require)))
+            .contains { $0.lowercased() == "eventlist" }
+        guard supportsLists else {
+            guard uri.parameters.isEmpty else {
+                self.respond(entry, status: 421, reason: "Extension Required: \(service.uri) is a resource list",
+                    headers: [(SIPHeaderName(.require), "eventlist")])
+                return
+            }
+            self.checkResourceExists(uri, for: entry) { exists in
+                if exists {
+                    ordinary()
+                } else {
+                    self.respond(entry, status: 421, reason: "Extension Required: \(service.uri) is a resource list",
+                        headers: [(SIPHeaderName(.require), "eventlist")])
+                }
+            }
+            return
+        }
+        let watcher = entry.essentials.from.uri.addressOfRecord
+        guard watcher == service.owner else {
+            // The list shows what its members let its owner see; nobody else may have that.
+            self.respond(entry, status: 403, reason: "Forbidden: only the owner of \(service.uri) may subscribe to it")
+            return
+        }
+        guard service.serves(EventPackage.presence.name) else {
+            self.respond(entry, status: 489, reason: "Bad Event: \(service.uri) does not serve presence",
+                headers: [(SIPHeaderName(.allowEvents), (service.packages ?? []).joined(separator: ", "))])
+            return
+        }
+        let listTypes = [EventPackage.presenceList.notifyContentType, RLMIDocument.contentType, EventPackage.presence.notifyContentType]
+        if let accept = request.headers[SIPHeaderName(.accept)], !accept.isEmpty,
+            !request.headers.tokens(SIPHeaderName(.accept)).contains(where: { Self.mediaTypeMatches($0, EventPackage.presenceList.notifyContentType) })
+        {
+            // RFC 4662 §5: list notifications are multipart/related.
+            self.respond(entry, status: 406, headers: [(SIPHeaderName(.accept), listTypes.joined(separator: ", "))])
+            return
+        }
+        let policy = EventPackage.presenceList.subscriptionExpiry
+        let requested = request.expires ?? policy.defaultExpires
+        if requested > 0, requested < policy.minExpires {
+            self.respond(entry, status: 423, headers: [(SIPHeaderName(.minExpires), String(policy.minExpires))])
+            return
+        }
+        guard case .addresses(let contacts)? = try? request.contacts(), let contact = contacts.first else {
+            self.respond(entry, status: 400, reason: "Bad Request: SUBSCRIBE without Contact")
+            return
+        }
+        var notifierURI = uri
+        notifierURI.headers = []
+        notifierURI.parameters = notifierURI.parameters.filter { !["transport", "lr", "maddr", "ttl", "method"].contains($0.name.lowercased()) }
+        self.createSubscription(
+            entry, in: nil, package: .presenceList, eventID: eventID, uri: uri, contact: contact, expires: Int(min(requested, policy.maxExpires)),
+            authorization: .allow, transformations: nil, authenticated: true,
+            resource: (Self.serviceKey(uri), notifierURI.description)
+        ) { subscription in
+            subscription.resourceList = ResourceListSubscription(version: 0)
+            self.refreshList(subscription, notify: false)
+        }
+    }
+
+    // MARK: Members
+
+    /// Resolves the list again and brings the subscription's members, their back-end
+    /// subscriptions and the index up to date; a change of members is notified as full state
+    /// (RFC 4662 §4.5). A service that is gone ends the subscription (noresource).
+    func refreshList(_ subscription: SubscriptionEntry, notify: Bool, reportWatchers: Bool = true) {
+        guard let list = subscription.resourceList, subscription.machine.status != .terminated else { return }
+        guard let service = self.presencePolicy.services[subscription.resource], service.owner == subscription.watcher else {
+            subscription.lastWatcherEvent = .noresource
+            self.apply(subscription.machine.terminate(reason: .noresource, now: self.instant), to: subscription, transaction: nil)
+            self.watcherChanged(subscription)
+            return
+        }
+        let owner = service.owner
+        var members: [ResourceListState.Member]
+        var name: String?
+        switch service.list {
+        case .reference(let anchor):
+            members = self.listMembers(at: anchor, owner: owner) ?? []
+            name = self.listElement(at: anchor, owner: owner).flatMap { Self.displayName(of: $0.1) }
+        case .inline(let element):
+            members = self.listMembers(of: element, owner: owner)
+            name = Self.displayName(of: element)
+        }
+        members = Array(members.prefix(Self.maxListMembers))
+        list.serviceURI = service.uri
+        list.listName = name
+        let previousMembers = list.state.members
+        let before = Set(previousMembers.map(\.uri))
+        for member in members where list.backEnds[member.uri] == nil {
+            list.backEnds[member.uri] = self.backEnd(member: member.uri, owner: owner, previous: nil)
+        }
+        let removed = list.state.setMembers(members, initialStatus: { list.backEnds[$0.uri]?.instanceState ?? .pending }) { member in
+            Self.watcherID(subscription.id + "|" + member)
+        }
+        guard list.state.members != previousMembers else { return }
+        let added = list.state.members.filter { !before.contains($0.uri) }
+        for member in added { self.listSubscriptionsByMember[member.uri, default: []].insert(subscription.id) }
+        for member in removed {
+            self.unindex(listSubscription: subscription.id, member: member.uri)
+            // For the member, the owner's back-end subscription ends (RFC 3857 §3.5.1).
+            if var backEnd = list.backEnds.removeValue(forKey: member.uri), backEnd.authorization != nil, reportWatchers {
+                backEnd.lastWatcherEvent = .deactivated
+                self.backEndChanged(subscription, member: member.uri, backEnd: backEnd, ended: true)
+            }
+        }
+        if reportWatchers { for member in added { self.backEndChanged(subscription, member: member.uri) } }
+        if notify { self.apply(subscription.machine.stateChanged(now: self.instant), to: subscription, transaction: nil) }
+    }
+
+    /// A list is capped: each member costs a part in every full-state NOTIFY.
+    static let maxListMembers = 1_000
+
+    /// The lists with these services: their members are resolved again.
+    func refreshLists(withServiceKeys keys: Set<String>) {
+        for key in keys {
+            for id in self.subscriptionsByResource[Self.resourceKey(EventPackage.presenceList.key, key)] ?? [] {
+                self.subscriptions[id].map { self.refreshList($0, notify: true) }
+            }
+        }
+    }
+
+    private func unindex(listSubscription id: String, member: String) {
+        self.listSubscriptionsByMember[member]?.remove(id)
+        if self.listSubscriptionsByMember[member]?.isEmpty == true { self.listSubscriptionsByMember[member] = nil }
+    }
+
+    /// The back-end subscription of `owner` to `member`: the member's rules decide (RFC 5025),
+    /// with the owner as the watcher, authenticated (she subscribed with her credentials);
+    /// her own presence is hers to see.
+    private func backEnd(member: String, owner: String, previous: ResourceListSubscription.BackEnd?) -> ResourceListSubscription.BackEnd {
+        if member == owner { return .init(authorization: .allow, transformations: nil, lastWatcherEvent: .approved) }
+        guard let uri = try? SIPURI(parsing: member), uri.isSIP, self.identity.domains.contains(uri.hostKey) else {
+            return .init(authorization: nil, transformations: nil, lastWatcherEvent: .subscribe)
+        }
+        let decision = self.presenceDecision(resource: member, watcher: owner, authenticated: true)
+        let authorization = decision?.0 ?? self.configuration.defaultPolicy.authorization
+        let event = previous.map { old in
+            old.authorization == authorization ? old.lastWatcherEvent : Self.watcherEvent(from: old.authorization ?? .pending, to: authorization)
+        } ?? Self.watcherEvent(from: .pending, to: authorization)
+        return .init(authorization: authorization, transformations: decision?.1, lastWatcherEvent: event)
+    }
+
+    /// The rules of `member` changed (or her sphere, or a validity bound passed): every list
+    /// holding her re-evaluates its owner's back-end subscription to her (RFC 5025 §5).
+    func reauthorizeListOwners(of member: String) {
+        for id in self.listSubscriptionsByMember[member] ?? [] {
+            guard let subscription = self.subscriptions[id], subscription.machine.status != .terminated,
+                let list = subscription.resourceList, let previous = list.backEnds[member]
+            else { continue }
+            let backEnd = self.backEnd(member: member, owner: subscription.watcher, previous: previous)
+            guard backEnd != previous else { continue }
+            list.backEnds[member] = backEnd
+            let statusChanged = list.state.setStatus(backEnd.instanceState, of: member)
+            if backEnd.authorization != previous.authorization { self.backEndChanged(subscription, member: member) }
+            if statusChanged || list.state.resourceStateChanged(member) {
+                self.apply(subscription.machine.stateChanged(now: self.instant), to: subscription, transaction: nil)
+            }
+        }
+    }
+
+    /// The presence of `member` changed: the lists showing it notify (partial state, RFC 4662 §4.5).
+    func listMemberStateChanged(_ member: String) {
+        for id in self.listSubscriptionsByMember[member] ?? [] {
+            guard let subscription = self.subscriptions[id], let list = subscription.resourceList, list.state.resourceStateChanged(member)
+            else { continue }
+            self.apply(subscription.machine.stateChanged(now: self.instant), to: subscription, transaction: nil)
+        }
+    }
+
+    /// Takes an ended list subscription out of the member index.
+    func unindexList(_ subscription: SubscriptionEntry) {
+        guard let list = subscription.resourceList else { return }
+        for member in list.state.members { self.unindex(listSubscription: subscription.id, member: member.uri) }
+    }
+
+    // MARK: Back-end subscriptions in the members' watcher information (RFC 3857)
+
+    /// The winfo entry of the list owner's back-end subscription to `member`; nil for a member
+    /// in another domain (no back-end subscription here).
+    func backEndWatcher(_ subscription: SubscriptionEntry, member: String, backEnd: ResourceListSubscription.BackEnd, ended: Bool = false)
+        -> WatcherInfoDocument.Watcher?
+    {
+        guard let authorization = backEnd.authorization else { return nil }
+        let status: WatcherInfoDocument.Status
+        var event = backEnd.lastWatcherEvent
+        if ended || subscription.machine.status == .terminated {
+            status = .terminated
+            if !ended { event = subscription.lastWatcherEvent }
+        } else {
+            switch authorization {
+            case .allow, .politeBlock: status = .active
+            case .pending: status = .pending
+            case .reject: status = .terminated
+            }
+        }
+        let dialog = subscription.dialogFields
+        let watcherURI = (try? NameAddress(parsing: dialog.watcherAddress))?.uri.description ?? dialog.watcher
+        return WatcherInfoDocument.Watcher(
+            id: Self.watcherID(subscription.id + "|" + member), uri: watcherURI, status: status, event: event,
+            displayName: dialog.watcherDisplayName, durationSubscribed: Int(max(0, self.wallClock() - subscription.createdAt)))
+    }
+
+    /// The back-end subscriptions to `member` of every list holding her.
+    func backEndWatchers(of member: String) -> [WatcherInfoDocument.Watcher] {
+        (self.listSubscriptionsByMember[member] ?? []).compactMap { id in
+            guard let subscription = self.subscriptions[id], let backEnd = subscription.resourceList?.backEnds[member] else { return nil }
+            return self.backEndWatcher(subscription, member: member, backEnd: backEnd)
+        }
+    }
+
+    /// Tells the member's winfo subscribers of a change of the owner's back-end subscription.
+    func backEndChanged(_ subscription: SubscriptionEntry, member: String, backEnd: ResourceListSubscription.BackEnd? = nil, ended: Bool = false) {
+        guard let backEnd = backEnd ?? subscription.resourceList?.backEnds[member],
+            let watcher = self.backEndWatcher(subscription, member: member, backEnd: backEnd, ended: ended)
+        else { return }
+        self.watcherInfoChanged(resource: member, watcher: watcher)
+    }
+
+    // MARK: Notification bodies (RFC 4662 §5)
+
+    /// The list NOTIFY's `multipart/related` body: the RLMI document first (the `start`), then
+    /// the PIDF of each active instance it lists.
+    func listBody(for subscription: SubscriptionEntry) -> (String, [UInt8])? {
+        guard let list = subscription.resourceList else { return nil }
+        if subscription.needsFullState {
+            list.state.requestFullState()
+            subscription.needsFullState = false
+        }
+        let domain = (try? SIPURI(parsing: subscription.resourceURI))?.hostKey ?? "herald"
+        let notification = list.state.nextNotification(listURI: list.serviceURI, listName: list.listName, contentIDDomain: domain) { member in
+            list.backEnds[member].flatMap { self.memberDocument(member, backEnd: $0) }
+        }
+        var parts = [
+            MultipartBody.Part(
+                headers: SIPHeaders([
+                    (SIPHeaderName("Content-Transfer-Encoding"), "binary"), (SIPHeaderName("Content-ID"), "<\(notification.rlmiContentID)>"),
+                    (SIPHeaderName(.contentType), RLMIDocument.contentType + ";charset=\"UTF-8\""),
+                ]),
+                body: Array(XMLSerializer.serialize(notification.rlmi).utf8))
+        ]
+        for part in notification.parts {
+            parts.append(MultipartBody.Part(
+                headers: SIPHeaders([
+                    (SIPHeaderName("Content-Transfer-Encoding"), "binary"), (SIPHeaderName("Content-ID"), "<\(part.contentID)>"),
+                    (SIPHeaderName(.contentType), part.contentType + ";charset=\"UTF-8\""),
+                ]),
+                body: part.body))
+        }
+        let boundary = MultipartBody.randomBoundary()
+        let contentType = "multipart/related;type=\"\(RLMIDocument.contentType)\";start=\"<\(notification.rlmiContentID)>\";boundary=\"\(boundary)\""
+        return (contentType, MultipartBody(boundary: boundary, parts: parts).serialized())
+    }
+
+    /// A member's presence as her rules let the list's owner see it (RFC 5025 §3.3).
+    private func memberDocument(_ member: String, backEnd: ResourceListSubscription.BackEnd) -> (contentType: String, body: [UInt8])? {
+        let contentType = EventPackage.presence.notifyContentType
+        switch backEnd.authorization {
+        case .politeBlock?:
+            // RFC 5025 §3.2.1: politely blocked, the owner sees a neutral document.
+            return (contentType, Array(XMLSerializer.serialize(PresenceFilter.neutralDocument(entity: member)).utf8))
+        case .allow?:
+            if let transformations = backEnd.transformations {
+                let filtered = PresenceFilter.apply(transformations, to: self.composedPresence(resource: member, entity: member).element)
+                return (contentType, Array(XMLSerializer.serialize(filtered).utf8))
+            }
+            // The same document every unfiltered watcher of the member gets.
+            guard case .ready(let body?) = self.sharedStateDocument(event: EventPackage.presence.name, resource: member, {
+                (contentType, self.composedPresence(resource: member, entity: member).serialized())
+            }) else { return nil }
+            return (contentType, body.1)
+        default:
+            return nil
+        }
+    }
+}

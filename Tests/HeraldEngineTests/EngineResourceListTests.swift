@@ -1,0 +1,269 @@
+import Foundation
+@testable import HeraldEngine
+import HeraldStore
+import NIOCore
+import PresenceDocuments
+import SIPCore
+import Testing
+
+/// The resource list server (RFC 4662): alice's service `sip:alice@example.com;pres-list=rcs`
+/// (rls-services, RFC 4826 §4) points at her resource-lists list "rcs" with bob, carol, herself
+/// and dave in another domain. bob's rules allow alice; carol has none (the default policy,
+/// confirm, keeps alice pending).
+@Suite struct EngineResourceListTests {
+    static let service = "sip:alice@example.com;pres-list=rcs"
+
+    static func document(_ text: String) throws -> XMLElement { try XMLDocumentParser.parse(text) }
+
+    static func lists(_ entries: [String]) throws -> XMLElement {
+        try Self.document(
+            "<resource-lists xmlns=\"urn:ietf:params:xml:ns:resource-lists\"><list name=\"rcs\"><display-name>My buddies</display-name>"
+                + entries.map { "<entry uri=\"\($0)\"/>" }.joined() + "</list></resource-lists>")
+    }
+
+    static let services = """
+        <rls-services xmlns="urn:ietf:params:xml:ns:rls-services"><service uri="sip:alice@Example.com;pres-list=rcs">\
+        <resource-list>http://xcap.example.com/resource-lists/users/sip:alice@example.com/index/~~/resource-lists/list%5B@name=%22rcs%22%5D</resource-list>\
+        <packages><package>presence</package></packages></service></rls-services>
+        """
+
+    static func allow(_ watcher: String) throws -> XMLElement {
+        try Self.document(
+            "<cr:ruleset xmlns:cr=\"urn:ietf:params:xml:ns:common-policy\" xmlns:pr=\"urn:ietf:params:xml:ns:pres-rules\">"
+                + "<cr:rule id=\"a\"><cr:conditions><cr:identity><cr:one id=\"\(watcher)\"/></cr:identity></cr:conditions>"
+                + "<cr:actions><pr:sub-handling>allow</pr:sub-handling></cr:actions><cr:transformations><pr:provide-services>"
+                + "<pr:all-services/></pr:provide-services><pr:provide-persons><pr:all-persons/></pr:provide-persons></cr:transformations></cr:rule></cr:ruleset>")
+    }
+
+    static let members = ["sip:bob@example.com", "sip:carol@example.com", "sip:alice@example.com", "sip:dave@elsewhere.org"]
+
+    static func harness(store: InMemoryHeraldStore = InMemoryHeraldStore()) async throws -> EngineHarness {
+        let harness = EngineHarness(defaultPolicy: .confirm, store: store)
+        harness.engine.xcapDocumentChanged(auid: "resource-lists", owner: "sip:alice@example.com", path: "index", document: try Self.lists(Self.members))
+        harness.engine.xcapDocumentChanged(auid: "rls-services", owner: "sip:alice@example.com", path: "index", document: try Self.document(Self.services))
+        harness.engine.xcapDocumentChanged(auid: "pres-rules", owner: "sip:bob@example.com", path: "index", document: try Self.allow("sip:alice@example.com"))
+        await harness.settle()
+        return harness
+    }
+
+    static func listSubscribe(
+        from watcher: String = "alice", supported: Bool = true, expires: Int = 600, branch: String = "z9hG4bKl1", toTag: String? = nil,
+        cseq: Int = 1, extra: [String] = []
+    ) -> String {
+        var headers = ["Event: presence", "Contact: <sip:\(watcher)@192.0.2.10:5060>", "Expires: \(expires)"] + extra
+        if supported { headers.append("Supported: eventlist") }
+        return request("SUBSCRIBE", Self.service, branch: branch, cseq: cseq, toTag: toTag, callID: "list-1", extra: headers)
+            .replacingOccurrences(of: "From: <sip:alice@example.com>;tag=a1", with: "From: \"Alice\" <sip:\(watcher)@example.com>;tag=w-\(watcher)")
+            .replacingOccurrences(of: "To: <sip:bob@example.com>", with: "To: <\(Self.service)>")
+    }
+
+    static func publish(_ user: String, _ tuple: String, _ basic: String, branch: String) -> String {
+        let body = "<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"sip:\(user)@example.com\"><tuple id=\"\(tuple)\"><status><basic>\(basic)</basic></status></tuple></presence>"
+        return request(
+            "PUBLISH", "sip:\(user)@example.com", branch: branch, callID: "pub-\(branch)",
+            extra: ["Event: presence", "Expires: 600", "Content-Type: application/pidf+xml"], body: body
+        ).replacingOccurrences(of: "From: <sip:alice@example.com>", with: "From: <sip:\(user)@example.com>")
+            .replacingOccurrences(of: "To: <sip:bob@example.com>", with: "To: <sip:\(user)@example.com>")
+    }
+
+    /// A list NOTIFY read back: its RLMI document and its other parts by Content-ID.
+    struct ListNotify {
+        let request: SIPRequest
+        let rlmi: String
+        let parts: [String: String]
+
+        init(_ request: SIPRequest) throws {
+            self.request = request
+            let type = try MediaType(parsing: try #require(request.headers["Content-Type"]))
+            let body = try MultipartBody(parsing: request.body[...], contentType: type)
+            let start = try #require(type.parameters.first { $0.name == "start" }?.value).trimmingCharacters(in: CharacterSet(charactersIn: "\"<>"))
+            var parts: [String: String] = [:]
+            for part in body.parts {
+                let id = try #require(part.headers["Content-ID"]).trimmingCharacters(in: CharacterSet(charactersIn: "<>"))
+                parts[id] = String(decoding: part.body, as: UTF8.self)
+            }
+            let rlmi = parts.removeValue(forKey: start)
+            self.rlmi = try #require(rlmi)
+            self.parts = parts
+        }
+
+        /// The state part the RLMI names for `uri`'s instance, if any.
+        func part(for uri: String) -> String? {
+            guard let resource = self.rlmi.range(of: "<resource uri=\"\(uri)\""),
+                let cid = self.rlmi[resource.upperBound...].range(of: "cid=\"")
+            else { return nil }
+            let rest = self.rlmi[cid.upperBound...]
+            let id = String(rest[..<rest.firstIndex(of: "\"")!])
+            guard !self.rlmi[resource.upperBound..<cid.lowerBound].contains("</resource>") else { return nil }
+            return self.parts[id]
+        }
+    }
+
+    func listNotifies(_ harness: EngineHarness) throws -> [ListNotify] {
+        try harness.requests.filter { $0.method == .notify && $0.headers["Require"] == "eventlist" }.map(ListNotify.init)
+    }
+
+    @Test func theOwnerGetsTheListWithEachMembersStateAsHerRulesAllow() async throws {
+        let harness = try await Self.harness()
+        await harness.send(Self.publish("bob", "b1", "open", branch: "z9hG4bKpb"))
+        await harness.send(Self.listSubscribe())
+        let answer = try #require(harness.sink.responses.last)
+        #expect(answer.statusCode == 200)
+        #expect(answer.headers["Require"] == "eventlist")
+        let first = try #require(try self.listNotifies(harness).first)
+        #expect(first.request.headers["Event"] == "presence")
+        #expect(try first.request.from().uri.description == Self.service)
+        #expect(first.request.headers["Content-Type"]?.hasPrefix("multipart/related;type=\"application/rlmi+xml\";start=\"<") == true)
+        #expect(first.rlmi.contains("uri=\"sip:alice@Example.com;pres-list=rcs\" version=\"0\" fullState=\"true\""))
+        #expect(first.rlmi.contains("<name>My buddies</name>"))
+        // bob allows alice: active, with his published state.
+        #expect(first.part(for: "sip:bob@example.com")?.contains("<basic>open</basic>") == true)
+        #expect(first.part(for: "sip:bob@example.com")?.contains("entity=\"sip:bob@example.com\"") == true)
+        // carol has no rules: the default policy keeps alice waiting for her.
+        #expect(first.rlmi.contains(#"<resource uri="sip:carol@example.com"><instance id=""#))
+        #expect(first.part(for: "sip:carol@example.com") == nil)
+        #expect(first.rlmi.range(of: #"carol@example.com"><instance id="[0-9a-f]+" state="pending"/>"#, options: .regularExpression) != nil)
+        // Her own presence is hers to see; another domain's member stays pending.
+        #expect(first.part(for: "sip:alice@example.com") != nil)
+        #expect(first.rlmi.range(of: #"dave@elsewhere.org"><instance id="[0-9a-f]+" state="pending"/>"#, options: .regularExpression) != nil)
+        #expect(first.parts.count == 2)
+    }
+
+    @Test func aMembersChangeIsSentAsPartialStateAndApprovalActivatesHerInstance() async throws {
+        let harness = try await Self.harness()
+        await harness.send(Self.listSubscribe())
+        await harness.answerAll()
+        await harness.send(Self.publish("bob", "b1", "closed", branch: "z9hG4bKpb2"))
+        await harness.answerAll()
+        var notifies = try self.listNotifies(harness)
+        try #require(notifies.count == 2)
+        let partial = notifies[1]
+        #expect(partial.rlmi.contains("version=\"1\" fullState=\"false\""))
+        #expect(partial.part(for: "sip:bob@example.com")?.contains("<basic>closed</basic>") == true)
+        #expect(!partial.rlmi.contains("carol"))
+        // CSeq rises in the list's dialog.
+        #expect(try partial.request.cseq().sequenceNumber == notifies[0].request.cseq().sequenceNumber + 1)
+        // carol's presence changing sends nothing while alice is pending for her.
+        await harness.send(Self.publish("carol", "c1", "open", branch: "z9hG4bKpc"))
+        await harness.answerAll()
+        #expect(try self.listNotifies(harness).count == 2)
+        // carol approves alice: her instance becomes active with her state.
+        harness.engine.xcapDocumentChanged(auid: "pres-rules", owner: "sip:carol@example.com", path: "index", document: try Self.allow("sip:alice@example.com"))
+        await harness.settle()
+        await harness.answerAll()
+        notifies = try self.listNotifies(harness)
+        let approved = try #require(notifies.last)
+        #expect(approved.rlmi.contains("version=\"2\" fullState=\"false\""))
+        #expect(approved.part(for: "sip:carol@example.com")?.contains("<basic>open</basic>") == true)
+        #expect(!approved.rlmi.contains("bob"))
+    }
+
+    @Test func theBackEndSubscriptionsShowInTheMembersWatcherInformation() async throws {
+        let harness = try await Self.harness()
+        // carol watches her own watchers.
+        await harness.send(
+            request("SUBSCRIBE", "sip:carol@example.com", branch: "z9hG4bKw1", callID: "winfo-carol", extra: [
+                "Event: presence.winfo", "Contact: <sip:carol@192.0.2.10:5060>", "Expires: 600",
+            ]).replacingOccurrences(of: "From: <sip:alice@example.com>", with: "From: <sip:carol@example.com>")
+                .replacingOccurrences(of: "To: <sip:bob@example.com>", with: "To: <sip:carol@example.com>"))
+        await harness.answerAll()
+        await harness.send(Self.listSubscribe())
+        await harness.answerAll()
+        func lastWinfo() -> String? {
+            harness.requests.last { $0.headers["Event"] == "presence.winfo" }.map { String(decoding: $0.body, as: UTF8.self) }
+        }
+        // alice, through her list, waits for carol like any watcher (RFC 3857).
+        var winfo = try #require(lastWinfo())
+        #expect(winfo.contains("status=\"pending\""))
+        #expect(winfo.contains("display-name=\"Alice\" event=\"subscribe\""))
+        #expect(winfo.contains(">sip:alice@example.com</watcher>"))
+        harness.engine.xcapDocumentChanged(auid: "pres-rules", owner: "sip:carol@example.com", path: "index", document: try Self.allow("sip:alice@example.com"))
+        await harness.settle()
+        await harness.answerAll()
+        winfo = try #require(lastWinfo())
+        #expect(winfo.contains("status=\"active\"") && winfo.contains("event=\"approved\""))
+        // carol leaves the list: the back-end subscription ends for her.
+        harness.engine.xcapDocumentChanged(
+            auid: "resource-lists", owner: "sip:alice@example.com", path: "index", document: try Self.lists(["sip:bob@example.com"]))
+        await harness.settle()
+        await harness.answerAll()
+        winfo = try #require(lastWinfo())
+        #expect(winfo.contains("status=\"terminated\"") && winfo.contains("event=\"deactivated\""))
+        let full = try #require(try self.listNotifies(harness).last)
+        #expect(full.rlmi.contains("fullState=\"true\""))
+        #expect(!full.rlmi.contains("carol") && full.rlmi.contains("sip:bob@example.com"))
+    }
+
+    @Test func onlyTheOwnerWithTheExtensionGetsTheList() async throws {
+        let harness = try await Self.harness()
+        // Without `Supported: eventlist` the subscriber could not read the list (RFC 4662 §4.1).
+        await harness.send(Self.listSubscribe(supported: false))
+        #expect(harness.statuses == [421])
+        #expect(harness.sink.responses.last?.headers["Require"] == "eventlist")
+        // The list shows what its members let alice see: nobody else may subscribe to it.
+        await harness.send(Self.listSubscribe(from: "bob", branch: "z9hG4bKl2"))
+        #expect(harness.statuses.last == 403)
+        // An Accept without multipart/related cannot carry the list.
+        await harness.send(Self.listSubscribe(branch: "z9hG4bKl3", extra: ["Accept: application/pidf+xml"]))
+        #expect(harness.statuses.last == 406)
+        #expect(harness.sink.responses.last?.headers["Accept"]?.contains("multipart/related") == true)
+        #expect(harness.requests.isEmpty)
+        // alice's own presence is not a list (no parameters).
+        await harness.send(subscribeRequest(from: "carol", branch: "z9hG4bKc1", callID: "c-1"))
+        #expect(harness.statuses.last == 202 || harness.statuses.last == 200)
+        #expect(harness.requests.last?.headers["Require"] == nil)
+    }
+
+    @Test func refreshSendsFullStateAndUnsubscribingEndsTheBackEnds() async throws {
+        let harness = try await Self.harness()
+        await harness.send(Self.listSubscribe())
+        await harness.answerAll()
+        let tag = try #require(try harness.sink.responses.last?.to().tag)
+        await harness.send(Self.listSubscribe(branch: "z9hG4bKr1", toTag: tag, cseq: 2))
+        #expect(harness.statuses.last == 200)
+        await harness.answerAll()
+        let refreshed = try #require(try self.listNotifies(harness).last)
+        #expect(refreshed.rlmi.contains("version=\"1\" fullState=\"true\""))
+        await harness.send(Self.listSubscribe(expires: 0, branch: "z9hG4bKr2", toTag: tag, cseq: 3))
+        await harness.answerAll()
+        #expect(harness.requests.last?.headers["Subscription-State"]?.hasPrefix("terminated") == true)
+        try await Task.sleep(for: .milliseconds(50))
+        await harness.settle()
+        #expect(await harness.store.allSubscriptions().isEmpty)
+        // No list holds bob any more: his presence goes nowhere.
+        let before = harness.requests.count
+        await harness.send(Self.publish("bob", "b1", "open", branch: "z9hG4bKpb3"))
+        #expect(harness.requests.count == before)
+    }
+
+    @Test func aListSubscriptionContinuesAfterARestart() async throws {
+        let store = InMemoryHeraldStore()
+        let first = try await Self.harness(store: store)
+        await first.send(Self.listSubscribe(expires: 3600))
+        await first.answerAll()
+        try await Task.sleep(for: .milliseconds(50))
+        let record = try #require(await store.allSubscriptions().first)
+        #expect(record.event == "presence-list")
+        // A new engine on the same store, with the same documents.
+        let second = try await Self.harness(store: store)
+        _ = try await second.loop.flatSubmit { second.engine.restore() }.get()
+        await second.settle()
+        await second.send(Self.publish("bob", "b1", "open", branch: "z9hG4bKpb4"))
+        await second.answerAll()
+        let notify = try #require(try self.listNotifies(second).last)
+        // After a restart the state is sent in full, above every version sent before.
+        #expect(notify.rlmi.range(of: #"version="1[0-9][0-9]" fullState="true""#, options: .regularExpression) != nil)
+        #expect(notify.part(for: "sip:bob@example.com")?.contains("<basic>open</basic>") == true)
+        #expect(try notify.request.cseq().sequenceNumber > 100)
+    }
+
+    @Test func aServiceThatIsRemovedEndsItsSubscriptions() async throws {
+        let harness = try await Self.harness()
+        await harness.send(Self.listSubscribe())
+        await harness.answerAll()
+        harness.engine.xcapDocumentChanged(auid: "rls-services", owner: "sip:alice@example.com", path: "index", document: nil)
+        await harness.settle()
+        await harness.answerAll()
+        #expect(harness.requests.last?.headers["Subscription-State"] == "terminated;reason=noresource")
+    }
+}
