@@ -40,6 +40,13 @@ extension SIPEngine {
                 guard let uriText = element.attribute("uri"), let uri = try? SIPURI(parsing: uriText), uri.isSIP,
                     let service = Self.service(element, uri: uriText, owner: owner)
                 else { continue }
+                // A service URI with parameters is a user's own address with a list parameter
+                // (OMA's `;pres-list=`): only that user may define it, or anyone could take
+                // another user's list address.
+                guard uri.parameters.isEmpty || uri.addressOfRecord == owner else {
+                    self.logger.info("rls-services: service URI in another user's name ignored", metadata: ["owner": "\(owner)", "uri": "\(uriText)"])
+                    continue
+                }
                 let key = Self.serviceKey(uri)
                 // XCAP keeps service URIs unique (RFC 4826 §4.4.5); a clash left in the store
                 // by hand goes to the owner who had it first.
@@ -77,12 +84,24 @@ extension SIPEngine {
 
     // MARK: Subscribing to a list (RFC 4662 §4.1, §4.4)
 
-    /// A presence SUBSCRIBE to a service URI. With `Supported: eventlist` it is a list
-    /// subscription; without, the subscriber cannot read list notifications: 421 with
+    /// A presence SUBSCRIBE to a service URI. From its owner with `Supported: eventlist` it is
+    /// a list subscription; without, she cannot read list notifications: 421 with
     /// `Require: eventlist` (§4.1), unless the URI is also a user's own address (then it is
-    /// her presence, as the subscriber asked for nothing else).
+    /// that user's presence, as she asked for nothing else).
     func subscribe(_ entry: ServerTransactionEntry, toList service: RLSService, uri: SIPURI, eventID: String?, orElse ordinary: @escaping @Sendable () -> Void) {
         let request = entry.request
+        let watcher = entry.essentials.from.uri.addressOfRecord
+        guard watcher == service.owner else {
+            // The list shows what its members let its owner see; nobody else may have that. A
+            // service URI without parameters may also be a user's address: anyone else
+            // subscribing to it gets that user's presence, as before the list existed.
+            if uri.parameters.isEmpty {
+                ordinary()
+            } else {
+                self.respond(entry, status: 403, reason: "Forbidden: only the owner of \(service.uri) may subscribe to it")
+            }
+            return
+        }
         let supportsLists = (request.headers.tokens(SIPHeaderName(.supported)) + request.headers.tokens(SIPHeaderName(.require)))
             .contains { $0.lowercased() == "eventlist" }
         guard supportsLists else {
@@ -99,12 +118,6 @@ extension SIPEngine {
                         headers: [(SIPHeaderName(.require), "eventlist")])
                 }
             }
-            return
-        }
-        let watcher = entry.essentials.from.uri.addressOfRecord
-        guard watcher == service.owner else {
-            // The list shows what its members let its owner see; nobody else may have that.
-            self.respond(entry, status: 403, reason: "Forbidden: only the owner of \(service.uri) may subscribe to it")
             return
         }
         guard service.serves(EventPackage.presence.name) else {

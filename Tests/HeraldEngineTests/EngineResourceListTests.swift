@@ -214,6 +214,28 @@ import Testing
         #expect(harness.requests.last?.headers["Require"] == nil)
     }
 
+    @Test func nobodyTakesAnotherUsersAddressWithAService() async throws {
+        let harness = try await Self.harness()
+        // bob defines a service at alice's list address, and one at carol's plain address.
+        harness.engine.xcapDocumentChanged(auid: "rls-services", owner: "sip:bob@example.com", path: "index", document: try Self.document(
+            "<rls-services xmlns=\"urn:ietf:params:xml:ns:rls-services\"><service uri=\"sip:alice@example.com;pres-list=bob\"><list name=\"x\"/></service>"
+                + "<service uri=\"sip:carol@example.com\"><list name=\"y\"/></service></rls-services>"))
+        await harness.settle()
+        // alice's own address with bob's parameter is no service: alice gets her own presence.
+        await harness.send(Self.listSubscribe(branch: "z9hG4bKs1").replacingOccurrences(of: "pres-list=rcs", with: "pres-list=bob"))
+        #expect(harness.statuses.last == 200)
+        #expect(harness.sink.responses.last?.headers["Require"] == nil)
+        #expect(harness.requests.last?.headers["Content-Type"] == "application/pidf+xml")
+        // Anyone but bob subscribing to carol's address gets carol's presence, eventlist or not.
+        await harness.send(
+            request("SUBSCRIBE", "sip:carol@example.com", branch: "z9hG4bKs2", callID: "carol-1", extra: [
+                "Event: presence", "Contact: <sip:alice@192.0.2.10:5060>", "Supported: eventlist",
+            ]).replacingOccurrences(of: "To: <sip:bob@example.com>", with: "To: <sip:carol@example.com>"))
+        #expect(harness.statuses.last == 200)
+        #expect(harness.sink.responses.last?.headers["Require"] == nil)
+        #expect(harness.requests.last?.headers["Subscription-State"]?.hasPrefix("pending") == true)
+    }
+
     @Test func refreshSendsFullStateAndUnsubscribingEndsTheBackEnds() async throws {
         let harness = try await Self.harness()
         await harness.send(Self.listSubscribe())
