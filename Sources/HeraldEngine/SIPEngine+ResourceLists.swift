@@ -125,24 +125,10 @@ extension SIPEngine {
                 headers: [(SIPHeaderName(.allowEvents), (service.packages ?? []).joined(separator: ", "))])
             return
         }
+        // RFC 4662 §5: list notifications are multipart/related (an Accept without it gets 406).
         let listTypes = [EventPackage.presenceList.notifyContentType, RLMIDocument.contentType, EventPackage.presence.notifyContentType]
-        if let accept = request.headers[SIPHeaderName(.accept)], !accept.isEmpty,
-            !request.headers.tokens(SIPHeaderName(.accept)).contains(where: { Self.mediaTypeMatches($0, EventPackage.presenceList.notifyContentType) })
-        {
-            // RFC 4662 §5: list notifications are multipart/related.
-            self.respond(entry, status: 406, headers: [(SIPHeaderName(.accept), listTypes.joined(separator: ", "))])
-            return
-        }
+        guard let (requested, contact) = self.checkSubscribeRequest(entry, package: .presenceList, offering: listTypes) else { return }
         let policy = EventPackage.presenceList.subscriptionExpiry
-        let requested = request.expires ?? policy.defaultExpires
-        if requested > 0, requested < policy.minExpires {
-            self.respond(entry, status: 423, headers: [(SIPHeaderName(.minExpires), String(policy.minExpires))])
-            return
-        }
-        guard case .addresses(let contacts)? = try? request.contacts(), let contact = contacts.first else {
-            self.respond(entry, status: 400, reason: "Bad Request: SUBSCRIBE without Contact")
-            return
-        }
         var notifierURI = uri
         notifierURI.headers = []
         notifierURI.parameters = notifierURI.parameters.filter { !["transport", "lr", "maddr", "ttl", "method"].contains($0.name.lowercased()) }

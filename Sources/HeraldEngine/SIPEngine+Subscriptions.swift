@@ -24,23 +24,7 @@ extension SIPEngine {
 
     /// A SUBSCRIBE for a single resource.
     private func subscribe(_ entry: ServerTransactionEntry, package: EventPackage, eventID: String?, uri: SIPURI, in dialog: SubscriptionDialog? = nil) {
-        let request = entry.request
-        if let accept = request.headers[SIPHeaderName(.accept)], !accept.isEmpty,
-            !request.headers.tokens(SIPHeaderName(.accept)).contains(where: { Self.mediaTypeMatches($0, package.notifyContentType) })
-        {
-            self.respond(entry, status: 406, headers: [(SIPHeaderName(.accept), package.notifyContentType)])
-            return
-        }
-        let policy = package.subscriptionExpiry
-        let requested = request.expires ?? policy.defaultExpires
-        if requested > 0, requested < policy.minExpires {
-            self.respond(entry, status: 423, headers: [(SIPHeaderName(.minExpires), String(policy.minExpires))])
-            return
-        }
-        guard case .addresses(let contacts)? = try? request.contacts(), let contact = contacts.first else {
-            self.respond(entry, status: 400, reason: "Bad Request: SUBSCRIBE without Contact")
-            return
-        }
+        guard let (requested, contact) = self.checkSubscribeRequest(entry, package: package, offering: [package.notifyContentType]) else { return }
         let resource = uri.addressOfRecord
         let watcher = entry.essentials.from.uri.addressOfRecord
         let isOwner = watcher == resource
@@ -59,6 +43,30 @@ extension SIPEngine {
                 entry, package: package, eventID: eventID, uri: uri, contact: contact, requested: requested, isOwner: isOwner,
                 trustedForReg: trustedForReg, in: dialog)
         }
+    }
+
+    /// What every new subscription needs of its SUBSCRIBE: an Accept that takes the package's
+    /// NOTIFY bodies (else 406 listing `offering`), an expiry not below the minimum (423, RFC
+    /// 6665 §4.2.1.1) and a Contact (the remote target). Answers and gives nil when one fails.
+    func checkSubscribeRequest(_ entry: ServerTransactionEntry, package: EventPackage, offering: [String]) -> (UInt32, NameAddress)? {
+        let request = entry.request
+        if let accept = request.headers[SIPHeaderName(.accept)], !accept.isEmpty,
+            !request.headers.tokens(SIPHeaderName(.accept)).contains(where: { Self.mediaTypeMatches($0, package.notifyContentType) })
+        {
+            self.respond(entry, status: 406, headers: [(SIPHeaderName(.accept), offering.joined(separator: ", "))])
+            return nil
+        }
+        let policy = package.subscriptionExpiry
+        let requested = request.expires ?? policy.defaultExpires
+        if requested > 0, requested < policy.minExpires {
+            self.respond(entry, status: 423, headers: [(SIPHeaderName(.minExpires), String(policy.minExpires))])
+            return nil
+        }
+        guard case .addresses(let contacts)? = try? request.contacts(), let contact = contacts.first else {
+            self.respond(entry, status: 400, reason: "Bad Request: SUBSCRIBE without Contact")
+            return nil
+        }
+        return (requested, contact)
     }
 
     /// Whether `uri` names a resource this server has, for `proceed`: with user accounts
