@@ -52,7 +52,12 @@ extension SIPEngine {
         self.sendRequest(bytes: request.bytes, method: .notify, branch: request.branch, to: subscription.destination) { [weak self] response in
             guard let self else { return }
             let retryAfter = response?.headers[SIPHeaderName(.retryAfter)].flatMap { Int($0.prefix { $0.isNumber }) }
-            if response.map({ $0.statusCode >= 300 }) ?? true { self.statistics.notifiesFailed += 1 }
+            if response.map({ $0.statusCode >= 300 }) ?? true {
+                self.statistics.notifiesFailed += 1
+                // What it said as partial state may not have arrived: the next NOTIFY (a retry
+                // included) says it all (RFC 3858 §4.3, RFC 4662 §4.5).
+                if withState { subscription.needsFullState = true }
+            }
             self.metrics.notifyCompleted(status: response?.statusCode)
             // The dialog's other subscriptions end first when the answer says the dialog is
             // gone, so that nothing queued in it is sent into it.
@@ -295,8 +300,10 @@ extension SIPEngine {
         case .presence:
             self.watcherInfoChanged(resource: subscription.resource, watcher: self.watcherEntry(subscription))
         case .resourceList:
-            // The list's back-end subscriptions change with it.
-            for member in subscription.resourceList?.state.members ?? [] { self.backEndChanged(subscription, member: member.uri) }
+            // The list's back-end subscriptions end with it (they start, change and end one by
+            // one through `refreshList` and `reauthorizeListOwners`; a refresh changes none).
+            guard subscription.machine.status == .terminated else { return }
+            for member in subscription.resourceList?.state.members ?? [] { self.backEndChanged(subscription, member: member.key) }
         case .watcherInfo, .messageSummary, .registration:
             return
         }

@@ -229,7 +229,7 @@ extension SIPEngine {
     /// references are followed once each, within a budget: a document that refers to itself
     /// costs nothing more. nil when the anchor names no list here.
     func resolveExternalList(_ anchor: String, owner: String) -> Set<String>? {
-        self.listMembers(at: anchor, owner: owner).map { Set($0.map(\.uri)) }
+        self.listMembers(at: anchor, owner: owner).map { Set($0.map(\.key)) }
     }
 
     /// The members of the list an XCAP URI selects in `owner`'s documents, in list order
@@ -258,8 +258,8 @@ extension SIPEngine {
         mutating func add(_ uri: String, name: String?) {
             guard self.budget > 0 else { return }
             self.budget -= 1
-            let member = SIPEngine.canonicalMember(uri)
-            if self.seen.insert(member).inserted { self.members.append(ResourceListState.Member(uri: member, name: name)) }
+            let key = SIPEngine.canonicalMember(uri)
+            if self.seen.insert(key).inserted { self.members.append(ResourceListState.Member(key: key, uri: uri, name: name)) }
         }
     }
 

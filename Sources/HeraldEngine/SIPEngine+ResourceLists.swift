@@ -19,11 +19,14 @@ extension SIPEngine {
     /// name a transport or a hop left out (RFC 3261 §19.1.4 compares the rest), so that
     /// `sip:+3390@Test-rcs.com;pres-list=rcs` and a Request-URI `sip:+3390@test-rcs.com;pres-list=rcs`
     /// name one service.
-    static func serviceKey(_ uri: SIPURI) -> String {
-        let ignored: Set<String> = ["transport", "lr", "maddr", "ttl", "method"]
-        let parameters = uri.parameters.filter { !ignored.contains($0.name.lowercased()) }
-            .map { $0.name.lowercased() + ($0.value.map { "=" + $0 } ?? "") }.sorted()
+    public static func serviceKey(_ uri: SIPURI) -> String {
+        let parameters = self.serviceParameters(of: uri).map { $0.name.lowercased() + ($0.value.map { "=" + $0 } ?? "") }.sorted()
         return ([uri.addressOfRecord] + parameters).joined(separator: ";")
+    }
+
+    /// The parameters that tell services apart (not those of transport and routing).
+    public static func serviceParameters(of uri: SIPURI) -> [SIPParameter] {
+        uri.parameters.filter { !["transport", "lr", "maddr", "ttl", "method"].contains($0.name.lowercased()) }
     }
 
     /// Reads the owner's rls-services document into the service index.
@@ -43,7 +46,7 @@ extension SIPEngine {
                 // A service URI with parameters is a user's own address with a list parameter
                 // (OMA's `;pres-list=`): only that user may define it, or anyone could take
                 // another user's list address.
-                guard uri.parameters.isEmpty || uri.addressOfRecord == owner else {
+                guard Self.serviceParameters(of: uri).isEmpty || uri.addressOfRecord == owner else {
                     self.logger.info("rls-services: service URI in another user's name ignored", metadata: ["owner": "\(owner)", "uri": "\(uriText)"])
                     continue
                 }
@@ -95,7 +98,7 @@ extension SIPEngine {
             // The list shows what its members let its owner see; nobody else may have that. A
             // service URI without parameters may also be a user's address: anyone else
             // subscribing to it gets that user's presence, as before the list existed.
-            if uri.parameters.isEmpty {
+            if Self.serviceParameters(of: uri).isEmpty {
                 ordinary()
             } else {
                 self.respond(entry, status: 403, reason: "Forbidden: only the owner of \(service.uri) may subscribe to it")
@@ -105,7 +108,7 @@ extension SIPEngine {
         let supportsLists = (request.headers.tokens(SIPHeaderName(.supported)) + request.headers.tokens(SIPHeaderName(.require)))
             .contains { $0.lowercased() == "eventlist" }
         guard supportsLists else {
-            guard uri.parameters.isEmpty else {
+            guard Self.serviceParameters(of: uri).isEmpty else {
                 self.respond(entry, status: 421, reason: "Extension Required: \(service.uri) is a resource list",
                     headers: [(SIPHeaderName(.require), "eventlist")])
                 return
@@ -131,7 +134,7 @@ extension SIPEngine {
         let policy = EventPackage.presenceList.subscriptionExpiry
         var notifierURI = uri
         notifierURI.headers = []
-        notifierURI.parameters = notifierURI.parameters.filter { !["transport", "lr", "maddr", "ttl", "method"].contains($0.name.lowercased()) }
+        notifierURI.parameters = Self.serviceParameters(of: uri)
         self.createSubscription(
             entry, in: nil, package: .presenceList, eventID: eventID, uri: uri, contact: contact, expires: Int(min(requested, policy.maxExpires)),
             authorization: .allow, transformations: nil, authenticated: true,
@@ -149,7 +152,10 @@ extension SIPEngine {
     /// (RFC 4662 §4.5). A service that is gone ends the subscription (noresource).
     func refreshList(_ subscription: SubscriptionEntry, notify: Bool, reportWatchers: Bool = true) {
         guard let list = subscription.resourceList, subscription.machine.status != .terminated else { return }
-        guard let service = self.presencePolicy.services[subscription.resource], service.owner == subscription.watcher else {
+        guard let service = self.presencePolicy.services[subscription.resource], service.owner == subscription.watcher,
+            service.serves(EventPackage.presence.name)
+        else {
+            // The service is gone (or no longer serves presence): the resource no longer exists.
             subscription.lastWatcherEvent = .noresource
             self.apply(subscription.machine.terminate(reason: .noresource, now: self.instant), to: subscription, transaction: nil)
             self.watcherChanged(subscription)
@@ -167,28 +173,33 @@ extension SIPEngine {
             name = Self.displayName(of: element)
         }
         members = Array(members.prefix(Self.maxListMembers))
+        let described = list.serviceURI != service.uri || list.listName != name
         list.serviceURI = service.uri
         list.listName = name
         let previousMembers = list.state.members
-        let before = Set(previousMembers.map(\.uri))
-        for member in members where list.backEnds[member.uri] == nil {
-            list.backEnds[member.uri] = self.backEnd(member: member.uri, owner: owner, previous: nil)
+        let before = Set(previousMembers.map(\.key))
+        for member in members where list.backEnds[member.key] == nil {
+            list.backEnds[member.key] = self.backEnd(member: member.key, owner: owner, previous: nil)
         }
-        let removed = list.state.setMembers(members, initialStatus: { list.backEnds[$0.uri]?.instanceState ?? .pending }) { member in
-            Self.watcherID(subscription.id + "|" + member)
+        let removed = list.state.setMembers(members) { list.backEnds[$0.key]?.instanceState ?? .pending }
+        if described, list.state.members == previousMembers, !previousMembers.isEmpty {
+            // Only the list's name or URI changed: full state carries them.
+            list.state.requestFullState()
+        } else if list.state.members == previousMembers {
+            return
         }
-        guard list.state.members != previousMembers else { return }
-        let added = list.state.members.filter { !before.contains($0.uri) }
-        for member in added { self.listSubscriptionsByMember[member.uri, default: []].insert(subscription.id) }
+        let added = list.state.members.filter { !before.contains($0.key) }
+        for member in added { self.listSubscriptionsByMember[member.key, default: []].insert(subscription.id) }
         for member in removed {
-            self.unindex(listSubscription: subscription.id, member: member.uri)
-            // For the member, the owner's back-end subscription ends (RFC 3857 §3.5.1).
-            if var backEnd = list.backEnds.removeValue(forKey: member.uri), backEnd.authorization != nil, reportWatchers {
-                backEnd.lastWatcherEvent = .deactivated
-                self.backEndChanged(subscription, member: member.uri, backEnd: backEnd, ended: true)
+            self.unindex(listSubscription: subscription.id, member: member.key)
+            // For the member, the owner's back-end subscription ends, as one its watcher
+            // ends does (RFC 3857 §3.5.1).
+            if var backEnd = list.backEnds.removeValue(forKey: member.key), backEnd.authorization != nil, reportWatchers {
+                backEnd.lastWatcherEvent = .timeout
+                self.backEndChanged(subscription, member: member.key, backEnd: backEnd, ended: true)
             }
         }
-        if reportWatchers { for member in added { self.backEndChanged(subscription, member: member.uri) } }
+        if reportWatchers { for member in added { self.backEndChanged(subscription, member: member.key) } }
         if notify { self.apply(subscription.machine.stateChanged(now: self.instant), to: subscription, transaction: nil) }
     }
 
@@ -246,7 +257,10 @@ extension SIPEngine {
     /// The presence of `member` changed: the lists showing it notify (partial state, RFC 4662 §4.5).
     func listMemberStateChanged(_ member: String) {
         for id in self.listSubscriptionsByMember[member] ?? [] {
-            guard let subscription = self.subscriptions[id], let list = subscription.resourceList, list.state.resourceStateChanged(member)
+            // A member who politely blocks the owner shows the same neutral document whatever
+            // she does (RFC 5025 §3.2.1): no NOTIFY tells the owner when she is active.
+            guard let subscription = self.subscriptions[id], let list = subscription.resourceList,
+                list.backEnds[member]?.authorization != .politeBlock, list.state.resourceStateChanged(member)
             else { continue }
             self.apply(subscription.machine.stateChanged(now: self.instant), to: subscription, transaction: nil)
         }
@@ -255,7 +269,7 @@ extension SIPEngine {
     /// Takes an ended list subscription out of the member index.
     func unindexList(_ subscription: SubscriptionEntry) {
         guard let list = subscription.resourceList else { return }
-        for member in list.state.members { self.unindex(listSubscription: subscription.id, member: member.uri) }
+        for member in list.state.members { self.unindex(listSubscription: subscription.id, member: member.key) }
     }
 
     // MARK: Back-end subscriptions in the members' watcher information (RFC 3857)
@@ -348,10 +362,13 @@ extension SIPEngine {
                 let filtered = PresenceFilter.apply(transformations, to: self.composedPresence(resource: member, entity: member).element)
                 return (contentType, Array(XMLSerializer.serialize(filtered).utf8))
             }
-            // The same document every unfiltered watcher of the member gets.
-            guard case .ready(let body?) = self.sharedStateDocument(event: EventPackage.presence.name, resource: member, {
-                (contentType, self.composedPresence(resource: member, entity: member).serialized())
-            }) else { return nil }
+            let build = { (contentType, self.composedPresence(resource: member, entity: member).serialized()) }
+            // The same document every unfiltered watcher of the member gets, when she has any
+            // (a document cached for nobody else would stay until her next change).
+            guard self.subscriptionsByResource[Self.resourceKey(EventPackage.presence.key, member)] != nil else { return build() }
+            guard case .ready(let body?) = self.sharedStateDocument(event: EventPackage.presence.name, resource: member, build) else {
+                return nil
+            }
             return (contentType, body.1)
         default:
             return nil

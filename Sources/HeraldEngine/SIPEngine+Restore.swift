@@ -118,7 +118,8 @@ extension SIPEngine {
                     // The list's members are resolved again below, from the documents loaded
                     // above; RLMI versions go on above any sent (one per NOTIFY, like winfo's).
                     entry.resourceList = ResourceListSubscription(version: Int(clamping: dialog.localCSeqReserved))
-                    resourceGone = resourceGone || self.presencePolicy.services[record.resource]?.owner != record.watcher
+                    // (Its resource is the service, which may name no user: only the service counts.)
+                    resourceGone = self.presencePolicy.services[record.resource]?.owner != record.watcher
                 }
                 if resourceGone {
                     entry.lastWatcherEvent = .noresource

@@ -263,9 +263,13 @@ extension SIPEngine {
             self.watcherChanged(subscription)
             return
         }
-        // A resource removed since (a user taken off the server) ends the subscription here.
+        // A resource removed since (a user taken off the server, a list's service) ends the
+        // subscription here.
         let resourceURI = (try? SIPURI(parsing: subscription.resourceURI)) ?? entry.essentials.to.uri
-        self.checkResourceExists(resourceURI, for: entry) { exists in
+        let serviceExists = self.presencePolicy.services[subscription.resource]?.owner == subscription.watcher
+        let checkExists: (@escaping @Sendable (Bool) -> Void) -> Void = subscription.package.kind == .resourceList
+            ? { $0(serviceExists) } : { self.checkResourceExists(resourceURI, for: entry, then: $0) }
+        checkExists { exists in
             let now = self.instant
             guard self.subscriptions[subscription.id] === subscription else {
                 self.respond(entry, status: 481, reason: "Call/Transaction Does Not Exist: the subscription has ended")

@@ -235,19 +235,38 @@ struct XCAPService: Sendable {
         }
     }
 
-    /// RFC 4826 §4.4.5: a service URI names one service on the whole server.
+    /// RFC 4826 §4.4.5: a service URI names one service on the whole server, compared as the
+    /// SIP side matches Request-URIs (`SIPEngine.serviceKey`: host case and transport
+    /// parameters aside). A user's service cannot take another user's address either: not
+    /// with parameters (OMA's `;pres-list=` lists live at their owner's own address) and not
+    /// plain (it would answer SUBSCRIBEs meant for that user).
     private func checkServiceURIsUnique(_ document: XMLElement, owner: String) async throws {
         var taken = Set<String>()
         for record in try await self.store.xcapDocuments(auid: RLSServicesUsage.auid) where record.owner != owner {
             guard let other = try? XMLDocumentParser.parse(record.body, limits: self.limits) else { continue }
-            taken.formUnion(RLSServicesUsage.serviceURIs(in: other))
+            taken.formUnion(RLSServicesUsage.serviceURIs(in: other).map(Self.serviceKey))
         }
         for (index, child) in document.children.enumerated() {
             guard case .element(let service) = child, service.name == XMLName(RLSServicesUsage.namespace, "service"),
-                let serviceURI = service.attribute("uri"), taken.contains(serviceURI)
+                let serviceURI = service.attribute("uri")
             else { continue }
-            throw RLSServicesUsage.uniquenessFailure(serviceURIAt: [index], in: document, alternatives: [])
+            if taken.contains(Self.serviceKey(serviceURI)) {
+                throw RLSServicesUsage.uniquenessFailure(serviceURIAt: [index], in: document, alternatives: [])
+            }
+            guard let uri = try? SIPURI(parsing: serviceURI), uri.isSIP, uri.addressOfRecord != owner else { continue }
+            if !SIPEngine.serviceParameters(of: uri).isEmpty {
+                throw XCAPOperationError.conflict(.constraintFailure(
+                    phrase: "service URI '\(serviceURI)' has parameters but is not your own address"))
+            }
+            if try await self.store.user(username: uri.unescapedUser ?? "", domain: uri.hostKey) != nil {
+                throw RLSServicesUsage.uniquenessFailure(serviceURIAt: [index], in: document, alternatives: [])
+            }
         }
+    }
+
+    private static func serviceKey(_ text: String) -> String {
+        guard let uri = try? SIPURI(parsing: text), uri.isSIP else { return text }
+        return SIPEngine.serviceKey(uri)
     }
 
     // MARK: DELETE

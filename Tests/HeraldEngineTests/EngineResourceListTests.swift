@@ -37,13 +37,50 @@ import Testing
 
     static let members = ["sip:bob@example.com", "sip:carol@example.com", "sip:alice@example.com", "sip:dave@elsewhere.org"]
 
-    static func harness(store: InMemoryHeraldStore = InMemoryHeraldStore()) async throws -> EngineHarness {
-        let harness = EngineHarness(defaultPolicy: .confirm, store: store)
-        harness.engine.xcapDocumentChanged(auid: "resource-lists", owner: "sip:alice@example.com", path: "index", document: try Self.lists(Self.members))
-        harness.engine.xcapDocumentChanged(auid: "rls-services", owner: "sip:alice@example.com", path: "index", document: try Self.document(Self.services))
-        harness.engine.xcapDocumentChanged(auid: "pres-rules", owner: "sip:bob@example.com", path: "index", document: try Self.allow("sip:alice@example.com"))
+    /// Writes a document to the store and tells the engine, as the XCAP server does.
+    static func put(_ harness: EngineHarness, _ auid: String, _ owner: String, _ document: XMLElement?) async throws {
+        let current = await harness.store.xcapDocument(auid: auid, owner: owner, path: "index")
+        let record = document.map {
+            XCAPDocumentRecord(
+                auid: auid, owner: owner, path: "index", contentType: "application/xml", body: Array(XMLSerializer.serialize($0).utf8),
+                etag: "e\(Int.random(in: 0..<1_000_000))", modifiedAt: 0)
+        }
+        try await harness.store.replaceXCAPDocument(auid: auid, owner: owner, path: "index", expectedETag: current?.etag, with: record)
+        harness.engine.xcapDocumentChanged(auid: auid, owner: owner, path: "index")
         await harness.settle()
+    }
+
+    /// A server with user accounts (alice, bob, carol; requests come from a trusted host) and
+    /// alice's documents in its store. `restoring`: the documents are there already.
+    static func harness(store: InMemoryHeraldStore = InMemoryHeraldStore(), services: String = Self.services, restoring: Bool = false)
+        async throws -> EngineHarness
+    {
+        let harness = EngineHarness(authMode: .digest, defaultPolicy: .confirm, store: store, trustedHosts: ["192.0.2.10"])
+        guard !restoring else { return harness }
+        for user in ["alice", "bob", "carol"] {
+            try await store.addUser(UserRecord(username: user, domain: "example.com", ha1MD5: "", ha1SHA256: ""))
+        }
+        try await Self.put(harness, "resource-lists", "sip:alice@example.com", try Self.lists(Self.members))
+        try await Self.put(harness, "rls-services", "sip:alice@example.com", try Self.document(services))
+        try await Self.put(harness, "pres-rules", "sip:bob@example.com", try Self.allow("sip:alice@example.com"))
         return harness
+    }
+
+    /// Member key -> list subscription ids, read on the engine's loop.
+    static func memberIndex(_ harness: EngineHarness) async throws -> [String: Set<String>] {
+        try await harness.loop.submit { harness.engine.listSubscriptionsByMember }.get()
+    }
+
+    static func winfoSubscribe(_ user: String) -> String {
+        request("SUBSCRIBE", "sip:\(user)@example.com", branch: "z9hG4bKw-\(user)", callID: "winfo-\(user)", extra: [
+            "Event: presence.winfo", "Contact: <sip:\(user)@192.0.2.10:5060>", "Expires: 600",
+        ]).replacingOccurrences(of: "From: <sip:alice@example.com>", with: "From: <sip:\(user)@example.com>")
+            .replacingOccurrences(of: "To: <sip:bob@example.com>", with: "To: <sip:\(user)@example.com>")
+    }
+
+    static func lastWinfo(_ harness: EngineHarness, of user: String) -> String? {
+        harness.requests.last { $0.headers["Event"] == "presence.winfo" && $0.headers["Call-ID"] == "winfo-\(user)" }
+            .map { String(decoding: $0.body, as: UTF8.self) }
     }
 
     static func listSubscribe(
@@ -122,10 +159,10 @@ import Testing
         // carol has no rules: the default policy keeps alice waiting for her.
         #expect(first.rlmi.contains(#"<resource uri="sip:carol@example.com"><instance id=""#))
         #expect(first.part(for: "sip:carol@example.com") == nil)
-        #expect(first.rlmi.range(of: #"carol@example.com"><instance id="[0-9a-f]+" state="pending"/>"#, options: .regularExpression) != nil)
+        #expect(first.rlmi.range(of: #"carol@example.com"><instance id="[^"]+" state="pending"/>"#, options: .regularExpression) != nil)
         // Her own presence is hers to see; another domain's member stays pending.
         #expect(first.part(for: "sip:alice@example.com") != nil)
-        #expect(first.rlmi.range(of: #"dave@elsewhere.org"><instance id="[0-9a-f]+" state="pending"/>"#, options: .regularExpression) != nil)
+        #expect(first.rlmi.range(of: #"dave@elsewhere.org"><instance id="[^"]+" state="pending"/>"#, options: .regularExpression) != nil)
         #expect(first.parts.count == 2)
     }
 
@@ -148,8 +185,7 @@ import Testing
         await harness.answerAll()
         #expect(try self.listNotifies(harness).count == 2)
         // carol approves alice: her instance becomes active with her state.
-        harness.engine.xcapDocumentChanged(auid: "pres-rules", owner: "sip:carol@example.com", path: "index", document: try Self.allow("sip:alice@example.com"))
-        await harness.settle()
+        try await Self.put(harness, "pres-rules", "sip:carol@example.com", try Self.allow("sip:alice@example.com"))
         await harness.answerAll()
         notifies = try self.listNotifies(harness)
         let approved = try #require(notifies.last)
@@ -158,37 +194,52 @@ import Testing
         #expect(!approved.rlmi.contains("bob"))
     }
 
+    @Test func aPartialNotifyThatFailsIsFollowedByFullState() async throws {
+        let harness = try await Self.harness()
+        await harness.send(Self.listSubscribe())
+        await harness.answerAll()
+        await harness.send(Self.publish("bob", "b1", "closed", branch: "z9hG4bKpf"))
+        let partial = try #require(try self.listNotifies(harness).last)
+        #expect(partial.rlmi.contains("fullState=\"false\""))
+        // The watcher cannot take it now: the retry must not leave out what it said.
+        let busy = SIPResponse(answering: partial.request, statusCode: 503, toTag: nil, headers: [("Retry-After", "1")])
+        await harness.send(String(decoding: SIPSerializer.serialize(busy), as: UTF8.self))
+        // alice's own state changes before the retry leaves.
+        await harness.send(Self.publish("alice", "a1", "open", branch: "z9hG4bKpa"))
+        await harness.advance(by: .seconds(2))
+        await harness.answerAll(from: harness.requests.count - 1)
+        let retry = try #require(try self.listNotifies(harness).last)
+        #expect(retry.request.headers["CSeq"] != partial.request.headers["CSeq"])
+        #expect(retry.rlmi.contains("fullState=\"true\""))
+        #expect(retry.part(for: "sip:bob@example.com")?.contains("<basic>closed</basic>") == true)
+        #expect(retry.part(for: "sip:alice@example.com")?.contains("<basic>open</basic>") == true)
+    }
+
     @Test func theBackEndSubscriptionsShowInTheMembersWatcherInformation() async throws {
         let harness = try await Self.harness()
         // carol watches her own watchers.
-        await harness.send(
-            request("SUBSCRIBE", "sip:carol@example.com", branch: "z9hG4bKw1", callID: "winfo-carol", extra: [
-                "Event: presence.winfo", "Contact: <sip:carol@192.0.2.10:5060>", "Expires: 600",
-            ]).replacingOccurrences(of: "From: <sip:alice@example.com>", with: "From: <sip:carol@example.com>")
-                .replacingOccurrences(of: "To: <sip:bob@example.com>", with: "To: <sip:carol@example.com>"))
+        await harness.send(Self.winfoSubscribe("carol"))
         await harness.answerAll()
         await harness.send(Self.listSubscribe())
         await harness.answerAll()
-        func lastWinfo() -> String? {
-            harness.requests.last { $0.headers["Event"] == "presence.winfo" }.map { String(decoding: $0.body, as: UTF8.self) }
-        }
+        func lastWinfo() -> String? { Self.lastWinfo(harness, of: "carol") }
         // alice, through her list, waits for carol like any watcher (RFC 3857).
         var winfo = try #require(lastWinfo())
         #expect(winfo.contains("status=\"pending\""))
         #expect(winfo.contains("display-name=\"Alice\" event=\"subscribe\""))
         #expect(winfo.contains(">sip:alice@example.com</watcher>"))
-        harness.engine.xcapDocumentChanged(auid: "pres-rules", owner: "sip:carol@example.com", path: "index", document: try Self.allow("sip:alice@example.com"))
-        await harness.settle()
+        try await Self.put(harness, "pres-rules", "sip:carol@example.com", try Self.allow("sip:alice@example.com"))
         await harness.answerAll()
         winfo = try #require(lastWinfo())
         #expect(winfo.contains("status=\"active\"") && winfo.contains("event=\"approved\""))
         // carol leaves the list: the back-end subscription ends for her.
-        harness.engine.xcapDocumentChanged(
-            auid: "resource-lists", owner: "sip:alice@example.com", path: "index", document: try Self.lists(["sip:bob@example.com"]))
-        await harness.settle()
+        let winfoCount = harness.requests.count { $0.headers["Call-ID"] == "winfo-carol" }
+        try await Self.put(harness, "resource-lists", "sip:alice@example.com", try Self.lists(["sip:bob@example.com"]))
         await harness.answerAll()
         winfo = try #require(lastWinfo())
-        #expect(winfo.contains("status=\"terminated\"") && winfo.contains("event=\"deactivated\""))
+        #expect(winfo.contains("status=\"terminated\"") && winfo.contains("event=\"timeout\""))
+        #expect(harness.requests.count { $0.headers["Call-ID"] == "winfo-carol" } == winfoCount + 1)
+        #expect(try await Self.memberIndex(harness)["sip:carol@example.com"] == nil)
         let full = try #require(try self.listNotifies(harness).last)
         #expect(full.rlmi.contains("fullState=\"true\""))
         #expect(!full.rlmi.contains("carol") && full.rlmi.contains("sip:bob@example.com"))
@@ -208,25 +259,33 @@ import Testing
         #expect(harness.statuses.last == 406)
         #expect(harness.sink.responses.last?.headers["Accept"]?.contains("multipart/related") == true)
         #expect(harness.requests.isEmpty)
-        // alice's own presence is not a list (no parameters).
-        await harness.send(subscribeRequest(from: "carol", branch: "z9hG4bKc1", callID: "c-1"))
-        #expect(harness.statuses.last == 202 || harness.statuses.last == 200)
-        #expect(harness.requests.last?.headers["Require"] == nil)
+        // alice's plain address is not her list, even with the extension.
+        await harness.send(
+            request("SUBSCRIBE", "sip:alice@example.com", branch: "z9hG4bKc1", callID: "c-1", extra: [
+                "Event: presence", "Contact: <sip:alice@192.0.2.10:5060>", "Supported: eventlist",
+            ]).replacingOccurrences(of: "To: <sip:bob@example.com>", with: "To: <sip:alice@example.com>"))
+        #expect(harness.statuses.last == 200)
+        #expect(harness.sink.responses.last?.headers["Require"] == nil)
+        #expect(harness.requests.last?.headers["Content-Type"] == "application/pidf+xml")
+        // A transport parameter does not make a list address another one.
+        await harness.send(Self.listSubscribe(from: "bob", branch: "z9hG4bKl4").replacingOccurrences(of: "pres-list=rcs", with: "pres-list=rcs;transport=tcp"))
+        #expect(harness.statuses.last == 403)
     }
 
     @Test func nobodyTakesAnotherUsersAddressWithAService() async throws {
         let harness = try await Self.harness()
         // bob defines a service at alice's list address, and one at carol's plain address.
-        harness.engine.xcapDocumentChanged(auid: "rls-services", owner: "sip:bob@example.com", path: "index", document: try Self.document(
+        // (XCAP refuses both; a store filled by other means must not let them work either.)
+        try await Self.put(harness, "rls-services", "sip:bob@example.com", try Self.document(
             "<rls-services xmlns=\"urn:ietf:params:xml:ns:rls-services\"><service uri=\"sip:alice@example.com;pres-list=bob\"><list name=\"x\"/></service>"
                 + "<service uri=\"sip:carol@example.com\"><list name=\"y\"/></service></rls-services>"))
-        await harness.settle()
         // alice's own address with bob's parameter is no service: alice gets her own presence.
         await harness.send(Self.listSubscribe(branch: "z9hG4bKs1").replacingOccurrences(of: "pres-list=rcs", with: "pres-list=bob"))
         #expect(harness.statuses.last == 200)
         #expect(harness.sink.responses.last?.headers["Require"] == nil)
         #expect(harness.requests.last?.headers["Content-Type"] == "application/pidf+xml")
-        // Anyone but bob subscribing to carol's address gets carol's presence, eventlist or not.
+        // Anyone but bob subscribing to carol's address gets carol's presence, eventlist or not
+        // (bob himself would get his list: he asked for it).
         await harness.send(
             request("SUBSCRIBE", "sip:carol@example.com", branch: "z9hG4bKs2", callID: "carol-1", extra: [
                 "Event: presence", "Contact: <sip:alice@192.0.2.10:5060>", "Supported: eventlist",
@@ -238,20 +297,29 @@ import Testing
 
     @Test func refreshSendsFullStateAndUnsubscribingEndsTheBackEnds() async throws {
         let harness = try await Self.harness()
+        await harness.send(Self.winfoSubscribe("bob"))
+        await harness.answerAll()
         await harness.send(Self.listSubscribe())
         await harness.answerAll()
+        #expect(Self.lastWinfo(harness, of: "bob")?.contains("status=\"active\" id=") == true)
+        let winfoCount = harness.requests.count { $0.headers["Call-ID"] == "winfo-bob" }
         let tag = try #require(try harness.sink.responses.last?.to().tag)
         await harness.send(Self.listSubscribe(branch: "z9hG4bKr1", toTag: tag, cseq: 2))
         #expect(harness.statuses.last == 200)
         await harness.answerAll()
         let refreshed = try #require(try self.listNotifies(harness).last)
         #expect(refreshed.rlmi.contains("version=\"1\" fullState=\"true\""))
+        // A refresh changes no back-end subscription: the members' winfo hears nothing.
+        #expect(harness.requests.count { $0.headers["Call-ID"] == "winfo-bob" } == winfoCount)
         await harness.send(Self.listSubscribe(expires: 0, branch: "z9hG4bKr2", toTag: tag, cseq: 3))
         await harness.answerAll()
-        #expect(harness.requests.last?.headers["Subscription-State"]?.hasPrefix("terminated") == true)
+        #expect(harness.requests.last { $0.headers["Require"] == "eventlist" }?.headers["Subscription-State"]?.hasPrefix("terminated") == true)
+        let winfo = try #require(Self.lastWinfo(harness, of: "bob"))
+        #expect(winfo.contains("status=\"terminated\"") && winfo.contains("event=\"timeout\""))
+        #expect(try await Self.memberIndex(harness).isEmpty)
         try await Task.sleep(for: .milliseconds(50))
         await harness.settle()
-        #expect(await harness.store.allSubscriptions().isEmpty)
+        #expect(await harness.store.allSubscriptions().allSatisfy { $0.event != "presence-list" })
         // No list holds bob any more: his presence goes nowhere.
         let before = harness.requests.count
         await harness.send(Self.publish("bob", "b1", "open", branch: "z9hG4bKpb3"))
@@ -266,25 +334,63 @@ import Testing
         try await Task.sleep(for: .milliseconds(50))
         let record = try #require(await store.allSubscriptions().first)
         #expect(record.event == "presence-list")
-        // A new engine on the same store, with the same documents.
-        let second = try await Self.harness(store: store)
-        _ = try await second.loop.flatSubmit { second.engine.restore() }.get()
+        let firstInstance = try #require(try self.listNotifies(first).first).rlmi
+        // A new engine on the same store: the documents come from the store too.
+        let second = try await Self.harness(store: store, restoring: true)
+        let restored = try await second.loop.flatSubmit { second.engine.restore() }.get()
+        #expect(restored.subscriptions == 1)
         await second.settle()
+        #expect(try await Self.memberIndex(second)["sip:bob@example.com"]?.count == 1)
+        // bob's winfo lists alice's back-end subscription after the restart.
+        await second.send(Self.winfoSubscribe("bob"))
+        await second.answerAll()
+        #expect(Self.lastWinfo(second, of: "bob")?.contains(">sip:alice@example.com</watcher>") == true)
         await second.send(Self.publish("bob", "b1", "open", branch: "z9hG4bKpb4"))
         await second.answerAll()
         let notify = try #require(try self.listNotifies(second).last)
-        // After a restart the state is sent in full, above every version sent before.
+        // After a restart the state is sent in full, above every version sent before, with
+        // instance ids never used before.
         #expect(notify.rlmi.range(of: #"version="1[0-9][0-9]" fullState="true""#, options: .regularExpression) != nil)
         #expect(notify.part(for: "sip:bob@example.com")?.contains("<basic>open</basic>") == true)
         #expect(try notify.request.cseq().sequenceNumber > 100)
+        let instanceID = #/instance id="([^"]+)"/#
+        let before = Set(firstInstance.matches(of: instanceID).map { String($0.1) })
+        let after = Set(notify.rlmi.matches(of: instanceID).map { String($0.1) })
+        #expect(!after.isEmpty && before.isDisjoint(with: after))
+    }
+
+    @Test func aListAtAPlainAddressLivesThroughRefreshesAndRestartsWithUserAccounts() async throws {
+        // `sip:friends@example.com` names no user: only the service makes it exist.
+        let plain = Self.services.replacingOccurrences(of: "sip:alice@Example.com;pres-list=rcs", with: "sip:friends@example.com")
+        let store = InMemoryHeraldStore()
+        let harness = try await Self.harness(store: store, services: plain)
+        let subscribe = { (branch: String, toTag: String?, cseq: Int) in
+            Self.listSubscribe(expires: 3600, branch: branch, toTag: toTag, cseq: cseq)
+                .replacingOccurrences(of: Self.service, with: "sip:friends@example.com")
+        }
+        await harness.send(subscribe("z9hG4bKf1", nil, 1))
+        #expect(harness.statuses.last == 200)
+        await harness.answerAll()
+        let tag = try #require(try harness.sink.responses.last?.to().tag)
+        await harness.send(subscribe("z9hG4bKf2", tag, 2))
+        await harness.answerAll()
+        #expect(harness.statuses.last == 200)
+        #expect(harness.requests.last?.headers["Subscription-State"]?.hasPrefix("active") == true)
+        try await Task.sleep(for: .milliseconds(50))
+        let second = try await Self.harness(store: store, restoring: true)
+        let restored = try await second.loop.flatSubmit { second.engine.restore() }.get()
+        #expect(restored.subscriptions == 1)
+        // Without `Supported: eventlist`, a plain list address that is no user's: 421.
+        await second.send(
+            subscribe("z9hG4bKf3", nil, 1).replacingOccurrences(of: "Supported: eventlist\r\n", with: "").replacingOccurrences(of: "list-1", with: "list-2"))
+        #expect(second.statuses.last == 421)
     }
 
     @Test func aServiceThatIsRemovedEndsItsSubscriptions() async throws {
         let harness = try await Self.harness()
         await harness.send(Self.listSubscribe())
         await harness.answerAll()
-        harness.engine.xcapDocumentChanged(auid: "rls-services", owner: "sip:alice@example.com", path: "index", document: nil)
-        await harness.settle()
+        try await Self.put(harness, "rls-services", "sip:alice@example.com", nil)
         await harness.answerAll()
         #expect(harness.requests.last?.headers["Subscription-State"] == "terminated;reason=noresource")
     }

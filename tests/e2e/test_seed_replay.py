@@ -155,15 +155,22 @@ def _list_notify(n) -> tuple[ET.Element, dict[str, bytes]]:
     return rlmi, parts
 
 
+def _aor(uri: str) -> str:
+    """A resource URI as the list writes it, reduced to its address-of-record (host case and
+    parameters aside) to compare with OWNER and BUDDY."""
+    user, _, host = uri.partition(";")[0].partition("@")
+    return f"{user}@{host.lower()}"
+
+
 def _instances(rlmi: ET.Element) -> dict[str, str]:
-    """Resource URI -> the state of its instance."""
-    return {r.get("uri"): r.find(f"{{{RLMI_NS}}}instance").get("state") for r in rlmi.iter(f"{{{RLMI_NS}}}resource")}
+    """Resource address-of-record -> the state of its instance."""
+    return {_aor(r.get("uri")): r.find(f"{{{RLMI_NS}}}instance").get("state") for r in rlmi.iter(f"{{{RLMI_NS}}}resource")}
 
 
 def _cid_of_notify(n, uri: str) -> str:
     rlmi, _ = _list_notify(n)
     for r in rlmi.iter(f"{{{RLMI_NS}}}resource"):
-        if r.get("uri") == uri:
+        if _aor(r.get("uri")) == uri:
             return r.find(f"{{{RLMI_NS}}}instance").get("cid")
     raise AssertionError(f"{uri} not in {ET.tostring(rlmi)!r}")
 
@@ -299,6 +306,9 @@ def test_seed_001_rcs_presence_flow(herald_factory):
             n = _list_notify_with(ua, pres_cid, BUDDY, None)
             rlmi, _ = _list_notify(n)
             assert rlmi.get("fullState") == "true" and _instances(rlmi) == {OWNER: "active", BUDDY: "pending"}, n.body.decode()
+            # Each resource as the owner's list writes it, so her client finds its own entries.
+            assert {r.get("uri") for r in rlmi.iter(f"{{{RLMI_NS}}}resource")} == {
+                "sip:+339012341234@Test-rcs.com", "sip:+330123456789@test-rcs.com;user=phone"}, n.body.decode()
 
             # 13/15) the full document, as the seed shows it (the owner's refresh asks for
             # it): both watchers active and approved, with their display names, a higher version.

@@ -258,6 +258,19 @@ def test_intended_identity_only_from_trusted_proxies_and_service_uris_are_unique
     taken = http(h.http_port, "PUT", "/rls-services/users/sip:bob@example.com/index", body,
                  [ctype, 'X-3GPP-Intended-Identity: "sip:bob@example.com"'])
     assert taken.status == 409 and b"uniqueness-failure" in taken.body, taken.body
+    # ... nor in another spelling the SIP side takes for the same one (host case, transport).
+    other_spelling = body.replace(b"sip:alice-buddies@example.com", b"sip:alice-buddies@EXAMPLE.com;transport=tcp")
+    taken = http(h.http_port, "PUT", "/rls-services/users/sip:bob@example.com/index", other_spelling,
+                 [ctype, 'X-3GPP-Intended-Identity: "sip:bob@example.com"'])
+    assert taken.status == 409 and b"uniqueness-failure" in taken.body, taken.body
+    # A list address with parameters must be the owner's own; a plain one no other user's.
+    assert run_cli("user", "add", "alice@example.com", "--password", "a", "--data-dir", str(h.data_dir)).returncode == 0
+    for uri, condition in ((b"sip:alice@example.com;pres-list=rcs", b"constraint-failure"),
+                           (b"sip:alice@example.com", b"uniqueness-failure")):
+        taken = http(h.http_port, "PUT", "/rls-services/users/sip:bob@example.com/index",
+                     body.replace(b"sip:alice-buddies@example.com", uri),
+                     [ctype, 'X-3GPP-Intended-Identity: "sip:bob@example.com"'])
+        assert taken.status == 409 and condition in taken.body, (uri, taken.body)
     wrong_user = http(h.http_port, "GET", doc, headers=['X-3GPP-Intended-Identity: "sip:bob@example.com"'])
     assert wrong_user.status == 403
 

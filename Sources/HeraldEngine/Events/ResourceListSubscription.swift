@@ -32,10 +32,12 @@ final class ResourceListSubscription {
     /// The service URI as its document writes it, and the list's display name.
     var serviceURI = ""
     var listName: String?
+    /// By member key (address-of-record).
     var backEnds: [String: BackEnd] = [:]
 
+    /// `version`: the next RLMI version (above any sent before a restart).
     init(version: Int) {
-        self.state = ResourceListState(version: version)
+        self.state = ResourceListState(version: version, instancePrefix: SIPEngine.makeTag())
     }
 
     struct BackEnd: Equatable {

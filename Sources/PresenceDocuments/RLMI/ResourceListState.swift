@@ -4,12 +4,16 @@
 /// changed and gets, per notification, the RLMI document and the state parts to send with it.
 public struct ResourceListState: Sendable, Equatable {
     public struct Member: Sendable, Equatable {
-        /// The resource's URI as the list names it (RFC 4662 §5.2 `resource/@uri`).
+        /// What identifies the resource (its address-of-record): a list names it once.
+        public var key: String
+        /// The resource's URI as the list writes it (RFC 4662 §5.2 `resource/@uri`), so that the
+        /// subscriber finds it among her own entries.
         public var uri: String
         /// Its display name in the list, if any (`<name>` of the RLMI resource).
         public var name: String?
 
-        public init(uri: String, name: String? = nil) {
+        public init(key: String, uri: String, name: String? = nil) {
+            self.key = key
             self.uri = uri
             self.name = name
         }
@@ -37,72 +41,81 @@ public struct ResourceListState: Sendable, Equatable {
     }
 
     public private(set) var members: [Member] = []
+    /// Per resource key, its instance's state and id.
     private var statuses: [String: RLMIDocument.InstanceState] = [:]
-    /// Per resource, the instance id the caller gave it.
-    private var instanceBases: [String: String] = [:]
-    /// Per resource, how many instances ended before the current one: a back-end subscription
-    /// that ended and came back is a new instance (RFC 4662 §5.2: an id names one instance).
-    private var instanceGenerations: [String: Int] = [:]
+    private var instanceIDs: [String: String] = [:]
+    /// Instance ids are `prefix-n`, n counting the instances this state made: a resource that
+    /// leaves and comes back, or whose instance ended and starts again, gets a new id (RFC 4662
+    /// §5.2: an id names one instance). The prefix, new for every life of the subscription (a
+    /// restart included), keeps ids from an earlier life from coming back, and makes the
+    /// Content-IDs globally unique (RFC 2392).
+    private let instancePrefix: String
+    private var instanceCount = 0
     private var changed: Set<String> = []
     private var needsFullState = true
     /// The next notification's version (RFC 4662 §5.2: 0 first, then one more per notification).
     public private(set) var version: Int
 
-    public init(version: Int = 0) {
+    public init(version: Int = 0, instancePrefix: String) {
         self.version = version
+        self.instancePrefix = instancePrefix
     }
 
     /// Whether a notification has something to say.
     public var hasChanges: Bool { self.needsFullState || !self.changed.isEmpty }
 
-    public func status(of uri: String) -> RLMIDocument.InstanceState? { self.statuses[uri] }
+    public func status(of key: String) -> RLMIDocument.InstanceState? { self.statuses[key] }
 
-    /// The list's resources (re-resolved from its documents). A change of membership is sent
-    /// as full state, which lists exactly the resources the list has now (§4.5). `instanceID`
-    /// gives a new resource's instance id, unique within the resource.
-    /// Returns the resources that left the list.
+    /// The id of the resource's current instance.
+    public func instanceID(of key: String) -> String? { self.instanceIDs[key] }
+
+    /// The list's resources (re-resolved from its documents), each with the state of a new
+    /// resource's instance. A change of membership is sent as full state, which lists exactly
+    /// the resources the list has now (§4.5). Returns the resources that left the list.
     @discardableResult
-    public mutating func setMembers(_ members: [Member], initialStatus: (Member) -> RLMIDocument.InstanceState, instanceID: (String) -> String)
-        -> [Member]
-    {
+    public mutating func setMembers(_ members: [Member], initialStatus: (Member) -> RLMIDocument.InstanceState) -> [Member] {
         var seen = Set<String>()
-        let unique = members.filter { seen.insert($0.uri).inserted }
+        let unique = members.filter { seen.insert($0.key).inserted }
         guard unique != self.members else { return [] }
-        let removed = self.members.filter { !seen.contains($0.uri) }
+        let removed = self.members.filter { !seen.contains($0.key) }
         for member in removed {
-            self.statuses[member.uri] = nil
-            self.instanceBases[member.uri] = nil
-            self.instanceGenerations[member.uri] = nil
-            self.changed.remove(member.uri)
+            self.statuses[member.key] = nil
+            self.instanceIDs[member.key] = nil
+            self.changed.remove(member.key)
         }
-        for member in unique where self.statuses[member.uri] == nil {
-            self.statuses[member.uri] = initialStatus(member)
-            self.instanceBases[member.uri] = instanceID(member.uri)
+        for member in unique where self.statuses[member.key] == nil {
+            self.statuses[member.key] = initialStatus(member)
+            self.instanceIDs[member.key] = self.newInstanceID()
         }
         self.members = unique
         self.needsFullState = true
         return removed
     }
 
-    /// The back-end subscription to `uri` changed state; true when it did change.
+    /// The back-end subscription to resource `key` changed state; true when it did change.
     @discardableResult
-    public mutating func setStatus(_ status: RLMIDocument.InstanceState, of uri: String) -> Bool {
-        guard let old = self.statuses[uri], old != status else { return false }
+    public mutating func setStatus(_ status: RLMIDocument.InstanceState, of key: String) -> Bool {
+        guard let old = self.statuses[key], old != status else { return false }
         if case .terminated = old {
             // A terminated instance stays terminated; the resource gets a new one.
-            self.instanceGenerations[uri, default: 0] += 1
+            self.instanceIDs[key] = self.newInstanceID()
         }
-        self.statuses[uri] = status
-        self.changed.insert(uri)
+        self.statuses[key] = status
+        self.changed.insert(key)
         return true
     }
 
-    /// The state of resource `uri` changed; only an active instance has state to send. True
+    private mutating func newInstanceID() -> String {
+        self.instanceCount += 1
+        return self.instancePrefix + "-" + String(self.instanceCount, radix: 36)
+    }
+
+    /// The state of resource `key` changed; only an active instance has state to send. True
     /// when a notification is due.
     @discardableResult
-    public mutating func resourceStateChanged(_ uri: String) -> Bool {
-        guard self.statuses[uri] == .active else { return false }
-        self.changed.insert(uri)
+    public mutating func resourceStateChanged(_ key: String) -> Bool {
+        guard self.statuses[key] == .active else { return false }
+        self.changed.insert(key)
         return true
     }
 
@@ -111,20 +124,20 @@ public struct ResourceListState: Sendable, Equatable {
 
     /// The next notification, counting its version. Full state lists every resource, partial
     /// state only those that changed (§4.5); each active instance listed carries its state
-    /// document, from `document` (nil: listed without a part, as the state is not available).
-    /// `contentIDDomain` makes the Content-IDs globally unique (RFC 2392).
+    /// document, from `document` (by resource key; nil: listed without a part, as the state is
+    /// not available). `contentIDDomain` is the right-hand side of the Content-IDs (RFC 2392).
     public mutating func nextNotification(
         listURI: String, listName: String?, contentIDDomain: String, document: (String) -> (contentType: String, body: [UInt8])?
     ) -> Notification {
         let full = self.needsFullState || self.changed.isEmpty
         let version = self.version
-        let listed = full ? self.members : self.members.filter { self.changed.contains($0.uri) }
+        let listed = full ? self.members : self.members.filter { self.changed.contains($0.key) }
         var resources: [RLMIDocument.Resource] = []
         var parts: [Part] = []
         for member in listed {
-            guard let status = self.statuses[member.uri], let instanceID = self.instanceID(of: member.uri) else { continue }
+            guard let status = self.statuses[member.key], let instanceID = self.instanceIDs[member.key] else { continue }
             var instance = RLMIDocument.Instance(id: instanceID, state: status)
-            if status == .active, let state = document(member.uri) {
+            if status == .active, let state = document(member.key) {
                 let contentID = "\(instanceID).\(version)@\(contentIDDomain)"
                 instance.contentID = contentID
                 parts.append(Part(contentID: contentID, contentType: state.contentType, body: state.body))
@@ -135,13 +148,7 @@ public struct ResourceListState: Sendable, Equatable {
         self.changed.removeAll()
         self.version += 1
         let rlmi = RLMIDocument.document(uri: listURI, version: version, fullState: full, name: listName, resources: resources)
-        return Notification(rlmi: rlmi, rlmiContentID: "list.\(version)@\(contentIDDomain)", parts: parts, fullState: full)
-    }
-
-    /// The id of the resource's current instance.
-    public func instanceID(of uri: String) -> String? {
-        guard let base = self.instanceBases[uri] else { return nil }
-        let generation = self.instanceGenerations[uri] ?? 0
-        return generation == 0 ? base : base + "." + String(generation)
+        return Notification(
+            rlmi: rlmi, rlmiContentID: "\(self.instancePrefix).\(version)@\(contentIDDomain)", parts: parts, fullState: full)
     }
 }
