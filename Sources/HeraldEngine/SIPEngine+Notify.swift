@@ -43,13 +43,21 @@ extension SIPEngine {
         dialog.notifyInFlight = true
         let (cseq, reservationGrew) = dialog.takeLocalCSeq(reservationBlock: Self.cseqReservation)
         if reservationGrew { self.persist(subscription) }
-        let request = self.notifyBytes(subscription, state: state, cseq: cseq, body: body)
+        var destination = subscription.destination
+        var request = self.notifyBytes(subscription, state: state, cseq: cseq, body: body, via: destination.transport)
+        if destination.transport == .udp, request.bytes.count > Self.maxDatagramRequest {
+            // No datagram carries it (a resource list's full state can be that large): RFC 3261
+            // §18.1.1 sends a request too large for UDP over TCP, to the same address, with
+            // the Via saying so. The dialog's Contact and route are unchanged.
+            destination = SIPDestination(transport: .tcp, address: destination.address, connection: nil)
+            request = self.notifyBytes(subscription, state: state, cseq: cseq, body: body, via: .tcp)
+        }
         self.statistics.notifiesSent += 1
         if withState, let since = subscription.stateChangedAt {
             subscription.stateChangedAt = nil
             self.metrics.publishToNotify.recordNanoseconds(Int64(clamping: self.now().uptimeNanoseconds &- since.uptimeNanoseconds))
         }
-        self.sendRequest(bytes: request.bytes, method: .notify, branch: request.branch, to: subscription.destination) { [weak self] response in
+        self.sendRequest(bytes: request.bytes, method: .notify, branch: request.branch, to: destination) { [weak self] response in
             guard let self else { return }
             let retryAfter = response?.headers[SIPHeaderName(.retryAfter)].flatMap { Int($0.prefix { $0.isNumber }) }
             if response.map({ $0.statusCode >= 300 }) ?? true {
@@ -74,6 +82,10 @@ extension SIPEngine {
             }
         }
     }
+
+    /// The largest request sent as one UDP datagram (an IPv4 datagram's payload is at most
+    /// 65,507 bytes); anything larger goes over TCP.
+    static let maxDatagramRequest = 65_000
 
     /// A NOTIFY's answer said the dialog itself is gone (RFC 5057 §5.1): its other
     /// subscriptions end too, without NOTIFYs, and nothing queued in it is sent.
@@ -104,7 +116,7 @@ extension SIPEngine {
     /// time. The Request-URI is the remote target (RFC 3261 §12.2.1.1), which was stored from a
     /// parsed URI.
     private func notifyBytes(
-        _ subscription: SubscriptionEntry, state: SubscriptionStateHeader, cseq: UInt32, body: (String, [UInt8])?
+        _ subscription: SubscriptionEntry, state: SubscriptionStateHeader, cseq: UInt32, body: (String, [UInt8])?, via viaTransport: SIPTransportKind
     ) -> (bytes: [UInt8], branch: String) {
         let transport = subscription.destination.transport
         let branch = Self.makeBranch()
@@ -123,7 +135,7 @@ extension SIPEngine {
                 put(dialog.remoteTarget)
             }
             put(" SIP/2.0\r\nVia: ")
-            put(self.viaPrefix(for: transport))
+            put(self.viaPrefix(for: viaTransport))
             put(branch)
             put(";rport\r\nMax-Forwards: 70\r\n")
             for index in 0..<dialog.routeCount {

@@ -52,15 +52,16 @@ import Testing
 
     /// A server with user accounts (alice, bob, carol; requests come from a trusted host) and
     /// alice's documents in its store. `restoring`: the documents are there already.
-    static func harness(store: InMemoryHeraldStore = InMemoryHeraldStore(), services: String = Self.services, restoring: Bool = false)
-        async throws -> EngineHarness
-    {
-        let harness = EngineHarness(authMode: .digest, defaultPolicy: .confirm, store: store, trustedHosts: ["192.0.2.10"])
+    static func harness(
+        store: InMemoryHeraldStore = InMemoryHeraldStore(), services: String = Self.services, restoring: Bool = false,
+        defaultPolicy: DefaultAuthorizationPolicy = .confirm, members: [String] = Self.members
+    ) async throws -> EngineHarness {
+        let harness = EngineHarness(authMode: .digest, defaultPolicy: defaultPolicy, store: store, trustedHosts: ["192.0.2.10"])
         guard !restoring else { return harness }
         for user in ["alice", "bob", "carol"] {
             try await store.addUser(UserRecord(username: user, domain: "example.com", ha1MD5: "", ha1SHA256: ""))
         }
-        try await Self.put(harness, "resource-lists", "sip:alice@example.com", try Self.lists(Self.members))
+        try await Self.put(harness, "resource-lists", "sip:alice@example.com", try Self.lists(members))
         try await Self.put(harness, "rls-services", "sip:alice@example.com", try Self.document(services))
         try await Self.put(harness, "pres-rules", "sip:bob@example.com", try Self.allow("sip:alice@example.com"))
         return harness
@@ -213,6 +214,31 @@ import Testing
         #expect(retry.rlmi.contains("fullState=\"true\""))
         #expect(retry.part(for: "sip:bob@example.com")?.contains("<basic>closed</basic>") == true)
         #expect(retry.part(for: "sip:alice@example.com")?.contains("<basic>open</basic>") == true)
+    }
+
+    @Test func aNotifyTooLargeForADatagramGoesOverTCP() async throws {
+        // 300 members, all letting alice see them: the full state is larger than any datagram.
+        let members = (0..<300).map { "sip:member\($0)@example.com" }
+        let harness = try await Self.harness(defaultPolicy: .allow, members: members + ["sip:bob@example.com"])
+        await harness.send(Self.listSubscribe())
+        let full = try #require(harness.sink.sent.last { $0.text.hasPrefix("NOTIFY ") })
+        #expect(full.bytes.count > 65_000)
+        // RFC 3261 §18.1.1: over TCP, to the address the SUBSCRIBE came from, Via saying so.
+        #expect(full.destination.transport == .tcp)
+        #expect(full.destination.address == EngineHarness.client)
+        #expect(full.text.contains("\r\nVia: SIP/2.0/TCP "))
+        // (The dialog stays what it was: its Contact is still the UDP one.)
+        #expect(full.text.contains("\r\nContact: <sip:127.0.0.1:5060>\r\n"))
+        // (Larger than the test parser takes: answered from its header lines.)
+        let head = full.text.components(separatedBy: "\r\n\r\n")[0].components(separatedBy: "\r\n").filter { line in
+            ["Via:", "From:", "To:", "Call-ID:", "CSeq:"].contains { line.hasPrefix($0) }
+        }
+        await harness.send("SIP/2.0 200 OK\r\n" + head.joined(separator: "\r\n") + "\r\nContent-Length: 0\r\n\r\n")
+        // A small partial one goes the usual way.
+        await harness.send(Self.publish("bob", "b1", "open", branch: "z9hG4bKpt"))
+        let partial = try #require(harness.sink.sent.last { $0.text.hasPrefix("NOTIFY ") })
+        #expect(partial.bytes.count < 65_000 && partial.destination.transport == .udp)
+        #expect(partial.text.contains("\r\nVia: SIP/2.0/UDP "))
     }
 
     @Test func theBackEndSubscriptionsShowInTheMembersWatcherInformation() async throws {
