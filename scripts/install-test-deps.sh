@@ -2,7 +2,8 @@
 # Installs what the test suite needs on a fresh Debian machine with the Swift toolchain: what
 # the build needs (scripts/install-build-deps.sh),
 # iproute2 and util-linux (a loopback-only network namespace), openssl (test certificates),
-# and the Python packages of tests/e2e. Safe to run again.
+# sip-tester (SIPp, a real SIP client in the end-to-end tests), and the Python packages of
+# tests/e2e. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-build-deps.sh
@@ -12,6 +13,7 @@ command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v python3 >/dev/null 2>&1 || missing+=(python3 python3-pip)
+command -v sipp >/dev/null 2>&1 || missing+=(sip-tester)
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then
         echo "install-test-deps: need root to install: ${missing[*]}" >&2

@@ -34,6 +34,19 @@ def unavailable(message: str) -> None:
     pytest.skip(message)
 
 
+def shared_path(*parts: str) -> Path:
+    """A file of the mission's shared material: under $HERALD_SHARED, else under the first
+    `shared` found walking up from this file."""
+    env = os.environ.get("HERALD_SHARED")
+    bases = [Path(env), Path(env).parent] if env else list(Path(__file__).resolve().parents)
+    for d in bases:
+        for root in (d, d / "shared"):
+            if (root / "seeds").is_dir() and (root.joinpath(*parts)).exists():
+                return root.joinpath(*parts)
+    unavailable(f"shared/{'/'.join(parts)} not found; set HERALD_SHARED")
+    raise AssertionError("unreachable")
+
+
 def herald_binary() -> Path:
     env = os.environ.get("HERALD_BIN")
     return Path(env) if env else REPO_ROOT / ".build" / "debug" / "herald"

@@ -18,7 +18,6 @@ attributes and its end, which ours adds.
 """
 from __future__ import annotations
 
-import os
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -39,16 +38,11 @@ SERVICES = {"t1": "org.openmobilealliance:File-Transfer", "t2": "org.gsma.images
 
 
 def _seed_file() -> Path:
-    """shared/seeds/001_*.txt: under $HERALD_SHARED, else the first `shared` found walking
-    up from this file."""
-    env = os.environ.get("HERALD_SHARED")
-    bases = [Path(env), Path(env).parent] if env else list(Path(__file__).resolve().parents)
-    for d in bases:
-        for seeds in (d / "seeds", d / "shared" / "seeds"):
-            hits = sorted(seeds.glob("001_*.txt"))
-            if hits:
-                return hits[0]
-    heraldproc.unavailable("seed 001 (shared/seeds/001_*.txt) not found; set HERALD_SHARED")
+    """shared/seeds/001_*.txt (see `heraldproc.shared_path`)."""
+    hits = sorted(heraldproc.shared_path("seeds").glob("001_*.txt"))
+    if not hits:
+        heraldproc.unavailable("seed 001 (shared/seeds/001_*.txt) not found; set HERALD_SHARED")
+    return hits[0]
 
 
 def seed_messages() -> dict[str, tuple[str, str]]:
