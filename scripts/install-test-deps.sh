@@ -24,4 +24,6 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-python3 -m pip install --quiet --disable-pip-version-check -r tests/e2e/requirements.txt
+# Debian's own python3 marks its packages externally managed (PEP 668): the test machine is
+# ours, so pip may install next to them (older pips ignore the variable).
+PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install --quiet --disable-pip-version-check -r tests/e2e/requirements.txt

@@ -45,10 +45,13 @@ extension SIPEngine {
         if reservationGrew { self.persist(subscription) }
         var destination = subscription.destination
         var request = self.notifyBytes(subscription, state: state, cseq: cseq, body: body, via: destination.transport)
-        if destination.transport == .udp, request.bytes.count > Self.maxDatagramRequest {
-            // No datagram carries it (a resource list's full state can be that large): RFC 3261
-            // §18.1.1 sends a request too large for UDP over TCP, to the same address, with
-            // the Via saying so. The dialog's Contact and route are unchanged.
+        if destination.transport == .udp, request.bytes.count > Self.maxDatagramRequest, self.configuration.sentBy[.tcp] != nil {
+            // No datagram carries it (a resource list's full state can be that large): it goes
+            // over TCP, to the same address, with the Via saying so (RFC 3261 §18.1.1 moves far
+            // smaller requests to TCP; Herald keeps UDP for all a datagram can carry, as most
+            // subscribers on UDP listen on UDP only). The dialog's Contact and route are
+            // unchanged. (Without a TCP listener there is no Via to give: it stays on UDP, and
+            // fails.)
             destination = SIPDestination(transport: .tcp, address: destination.address, connection: nil)
             request = self.notifyBytes(subscription, state: state, cseq: cseq, body: body, via: .tcp)
         }

@@ -182,7 +182,7 @@ extension SIPEngine {
             list.backEnds[member.key] = self.backEnd(member: member.key, owner: owner, previous: nil)
         }
         let removed = list.state.setMembers(members) { list.backEnds[$0.key]?.instanceState ?? .pending }
-        if described, list.state.members == previousMembers, !previousMembers.isEmpty {
+        if described, list.state.members == previousMembers {
             // Only the list's name or URI changed: full state carries them.
             list.state.requestFullState()
         } else if list.state.members == previousMembers {
@@ -205,6 +205,8 @@ extension SIPEngine {
 
     /// A list is capped: each member costs a part in every full-state NOTIFY.
     static let maxListMembers = 1_000
+    /// And so is the members' state in one NOTIFY (`ResourceListState.nextNotification`).
+    static let maxListStateBytes = 4 << 20
 
     /// The lists with these services: their members are resolved again.
     func refreshLists(withServiceKeys keys: Set<String>) {
@@ -233,7 +235,9 @@ extension SIPEngine {
         let event = previous.map { old in
             old.authorization == authorization ? old.lastWatcherEvent : Self.watcherEvent(from: old.authorization ?? .pending, to: authorization)
         } ?? Self.watcherEvent(from: .pending, to: authorization)
-        return .init(authorization: authorization, transformations: decision?.1, lastWatcherEvent: event)
+        // What the rules provide matters only to an allowed watcher (a politely blocked one sees
+        // the neutral document whatever they provide).
+        return .init(authorization: authorization, transformations: authorization == .allow ? decision?.1 : nil, lastWatcherEvent: event)
     }
 
     /// The rules of `member` changed (or her sphere, or a validity bound passed): every list
@@ -248,7 +252,11 @@ extension SIPEngine {
             list.backEnds[member] = backEnd
             let statusChanged = list.state.setStatus(backEnd.instanceState, of: member)
             if backEnd.authorization != previous.authorization { self.backEndChanged(subscription, member: member) }
-            if statusChanged || list.state.resourceStateChanged(member) {
+            // The document the owner sees changed only with the authorization or, when allowed,
+            // with what the rules provide.
+            let documentChanged = backEnd.authorization != previous.authorization
+                || (backEnd.authorization == .allow && backEnd.transformations != previous.transformations)
+            if statusChanged || (documentChanged && list.state.resourceStateChanged(member)) {
                 self.apply(subscription.machine.stateChanged(now: self.instant), to: subscription, transaction: nil)
             }
         }
@@ -326,7 +334,9 @@ extension SIPEngine {
             subscription.needsFullState = false
         }
         let domain = (try? SIPURI(parsing: subscription.resourceURI))?.hostKey ?? "herald"
-        let notification = list.state.nextNotification(listURI: list.serviceURI, listName: list.listName, contentIDDomain: domain) { member in
+        let notification = list.state.nextNotification(
+            listURI: list.serviceURI, listName: list.listName, contentIDDomain: domain, stateBudget: Self.maxListStateBytes
+        ) { member in
             list.backEnds[member].flatMap { self.memberDocument(member, backEnd: $0) }
         }
         var parts = [

@@ -237,6 +237,11 @@ public final class SIPTransportManager: OutboundSink, @unchecked Sendable {
         connect.whenComplete { result in
             switch result {
             case .success(let channel):
+                // The pipeline was set up before the connection had a remote address: record the
+                // peer now, so that the next request to it reuses this connection (§18.1.1).
+                self.connections.withLockedValue { table in
+                    if let id = table.byID.first(where: { $0.value.1 === channel })?.key { table.byPeer[key] = id }
+                }
                 let future = channel.writeAndFlush(channel.allocator.buffer(bytes: bytes))
                 if let completion { future.whenComplete { completion($0) } }
             case .failure(let error):

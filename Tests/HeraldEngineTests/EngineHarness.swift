@@ -22,7 +22,8 @@ struct EngineHarness {
         authMode: AuthMode = .none, defaultPolicy: DefaultAuthorizationPolicy = .allow, store: InMemoryHeraldStore = InMemoryHeraldStore(),
         trustedHosts: [String] = [], routes: StaticRouteTable = StaticRouteTable(), proxyInviteTimeout: Duration = .seconds(181),
         authorizationWait: Duration? = EngineConfiguration.defaultAuthorizationWait,
-        maxWaitingPerWatcher: Int = EngineConfiguration.defaultMaxWaitingPerWatcher
+        maxWaitingPerWatcher: Int = EngineConfiguration.defaultMaxWaitingPerWatcher,
+        sentBy: [SIPTransportKind: String] = [.udp: "127.0.0.1:5060"]
     ) {
         self.store = store
         // The engine reads the loop's virtual clock, so timers fire exactly when due.
@@ -31,7 +32,7 @@ struct EngineHarness {
             configuration: EngineConfiguration(
                 domains: ["example.com"], listenAddresses: ["127.0.0.1"], authMode: authMode, defaultPolicy: defaultPolicy,
                 authorizationWait: authorizationWait, maxWaitingPerWatcher: maxWaitingPerWatcher,
-                sentBy: [.udp: "127.0.0.1:5060"], trustedHosts: trustedHosts, routes: routes, proxyInviteTimeout: proxyInviteTimeout,
+                sentBy: sentBy, trustedHosts: trustedHosts, routes: routes, proxyInviteTimeout: proxyInviteTimeout,
                 routeSecret: Self.routeSecret),
             loop: self.loop, sink: self.sink, store: self.store, logger: Logger(label: "test"),
             now: { loop.now }, wallClock: { 1_000_000 + Int64(loop.now.uptimeNanoseconds / 1_000_000_000) })

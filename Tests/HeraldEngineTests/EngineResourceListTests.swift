@@ -4,6 +4,7 @@ import HeraldStore
 import NIOCore
 import PresenceDocuments
 import SIPCore
+import SIPTesting
 import Testing
 
 /// The resource list server (RFC 4662): alice's service `sip:alice@example.com;pres-list=rcs`
@@ -54,9 +55,11 @@ import Testing
     /// alice's documents in its store. `restoring`: the documents are there already.
     static func harness(
         store: InMemoryHeraldStore = InMemoryHeraldStore(), services: String = Self.services, restoring: Bool = false,
-        defaultPolicy: DefaultAuthorizationPolicy = .confirm, members: [String] = Self.members
+        defaultPolicy: DefaultAuthorizationPolicy = .confirm, members: [String] = Self.members,
+        sentBy: [SIPTransportKind: String] = [.udp: "127.0.0.1:5060"]
     ) async throws -> EngineHarness {
-        let harness = EngineHarness(authMode: .digest, defaultPolicy: defaultPolicy, store: store, trustedHosts: ["192.0.2.10"])
+        let harness = EngineHarness(
+            authMode: .digest, defaultPolicy: defaultPolicy, store: store, trustedHosts: ["192.0.2.10"], sentBy: sentBy)
         guard !restoring else { return harness }
         for user in ["alice", "bob", "carol"] {
             try await store.addUser(UserRecord(username: user, domain: "example.com", ha1MD5: "", ha1SHA256: ""))
@@ -216,19 +219,27 @@ import Testing
         #expect(retry.part(for: "sip:alice@example.com")?.contains("<basic>open</basic>") == true)
     }
 
-    @Test func aNotifyTooLargeForADatagramGoesOverTCP() async throws {
-        // 300 members, all letting alice see them: the full state is larger than any datagram.
+    /// 300 members, all letting alice see them: the full state is larger than any datagram.
+    static func subscribedToAHugeList(sentBy: [SIPTransportKind: String]) async throws -> (EngineHarness, RecordingSink.Sent) {
         let members = (0..<300).map { "sip:member\($0)@example.com" }
-        let harness = try await Self.harness(defaultPolicy: .allow, members: members + ["sip:bob@example.com"])
+        let harness = try await Self.harness(defaultPolicy: .allow, members: members + ["sip:bob@example.com"], sentBy: sentBy)
         await harness.send(Self.listSubscribe())
         let full = try #require(harness.sink.sent.last { $0.text.hasPrefix("NOTIFY ") })
         #expect(full.bytes.count > 65_000)
-        // RFC 3261 §18.1.1: over TCP, to the address the SUBSCRIBE came from, Via saying so.
+        return (harness, full)
+    }
+
+    @Test func aNotifyTooLargeForADatagramGoesOverTCP() async throws {
+        let (harness, full) = try await Self.subscribedToAHugeList(sentBy: [.udp: "127.0.0.1:5060", .tcp: "127.0.0.1:5062"])
+        // Over TCP, to the address the SUBSCRIBE came from, Via saying so (RFC 3261 §18.1.1).
         #expect(full.destination.transport == .tcp)
         #expect(full.destination.address == EngineHarness.client)
-        #expect(full.text.contains("\r\nVia: SIP/2.0/TCP "))
+        #expect(full.text.contains("\r\nVia: SIP/2.0/TCP 127.0.0.1:5062;branch=z9hG4bK"))
         // (The dialog stays what it was: its Contact is still the UDP one.)
         #expect(full.text.contains("\r\nContact: <sip:127.0.0.1:5060>\r\n"))
+        // A reliable transport: no retransmission while the answer is awaited.
+        await harness.advance(by: .seconds(2))
+        #expect(harness.sink.sent.count { $0.text.hasPrefix("NOTIFY ") } == 1)
         // (Larger than the test parser takes: answered from its header lines.)
         let head = full.text.components(separatedBy: "\r\n\r\n")[0].components(separatedBy: "\r\n").filter { line in
             ["Via:", "From:", "To:", "Call-ID:", "CSeq:"].contains { line.hasPrefix($0) }
@@ -238,7 +249,36 @@ import Testing
         await harness.send(Self.publish("bob", "b1", "open", branch: "z9hG4bKpt"))
         let partial = try #require(harness.sink.sent.last { $0.text.hasPrefix("NOTIFY ") })
         #expect(partial.bytes.count < 65_000 && partial.destination.transport == .udp)
-        #expect(partial.text.contains("\r\nVia: SIP/2.0/UDP "))
+        #expect(partial.text.contains("\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch="))
+    }
+
+    @Test func withoutATCPListenerATooLargeNotifyHasNoWayToGo() async throws {
+        // No Via could name a TCP address to answer to: it is tried on UDP (and fails there).
+        let (_, full) = try await Self.subscribedToAHugeList(sentBy: [.udp: "127.0.0.1:5060"])
+        #expect(full.destination.transport == .udp)
+        #expect(!full.text.contains("SIP/2.0/TCP"))
+    }
+
+    @Test func aPolitelyBlockingMembersRuleChangesTellTheOwnerNothing() async throws {
+        let harness = try await Self.harness()
+        let politeBlock = { (provide: String) in
+            try Self.document(
+                "<cr:ruleset xmlns:cr=\"urn:ietf:params:xml:ns:common-policy\" xmlns:pr=\"urn:ietf:params:xml:ns:pres-rules\">"
+                    + "<cr:rule id=\"a\"><cr:conditions><cr:identity><cr:one id=\"sip:alice@example.com\"/></cr:identity></cr:conditions>"
+                    + "<cr:actions><pr:sub-handling>polite-block</pr:sub-handling></cr:actions><cr:transformations>\(provide)"
+                    + "</cr:transformations></cr:rule></cr:ruleset>")
+        }
+        try await Self.put(harness, "pres-rules", "sip:bob@example.com", try politeBlock("<pr:provide-services><pr:all-services/></pr:provide-services>"))
+        await harness.send(Self.listSubscribe())
+        await harness.answerAll()
+        let before = try self.listNotifies(harness).count
+        #expect(try self.listNotifies(harness).last?.part(for: "sip:bob@example.com")?.contains("<tuple") == true)
+        // bob's rules for alice change what they would provide, still politely blocking her;
+        // and he publishes: she hears of neither (RFC 5025 §3.2.1).
+        try await Self.put(harness, "pres-rules", "sip:bob@example.com", try politeBlock("<pr:provide-persons><pr:all-persons/></pr:provide-persons>"))
+        await harness.send(Self.publish("bob", "b1", "open", branch: "z9hG4bKpp"))
+        await harness.answerAll()
+        #expect(try self.listNotifies(harness).count == before)
     }
 
     @Test func theBackEndSubscriptionsShowInTheMembersWatcherInformation() async throws {

@@ -98,4 +98,17 @@ import Testing
         #expect(Self.text(Self.notify(&state)).contains("version=\"100\""))
         #expect(Self.text(Self.notify(&state)).contains("version=\"101\" fullState=\"true\""))
     }
+
+    @Test func theStateOfOneNotificationIsBounded() {
+        var state = Self.state([Self.bob, Self.carol])
+        state.setStatus(.active, of: Self.carol.key)
+        // Room for one document (each is 41 or 43 bytes): the other instance is listed without.
+        let notification = state.nextNotification(listURI: "sip:l@example.com", listName: nil, contentIDDomain: "example.com", stateBudget: 50) { key in
+            ("application/pidf+xml", Array("<presence entity=\"\(key)\"/>".utf8))
+        }
+        #expect(notification.parts.count == 1)
+        let text = Self.text(notification)
+        #expect(text.contains("<instance id=\"p-1\" state=\"active\" cid=\"p-1.0@example.com\"/>"))
+        #expect(text.contains("<instance id=\"p-2\" state=\"active\"/>"))
+    }
 }

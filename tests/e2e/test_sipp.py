@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import heraldproc
 from heraldproc import free_port, shared_path
-from sipclient import LOOPBACK
+from sipclient import LOOPBACK, new_branch, new_call_id, new_tag
+from sipua import UA
 from xcapclient import http
 
 HERE = Path(__file__).resolve().parent
@@ -34,6 +36,23 @@ def _run(h, scenario: Path, users: list[str], tmp_path: Path, calls: int, rate: 
             "-default_behaviors", "all,-bye", "-timeout", "60s", "-timeout_error", "-nostdin", "-trace_err",
             "-error_file", str(tmp_path / f"{scenario.stem}-errors.log")]
     return subprocess.run(args, capture_output=True, text=True, timeout=90, cwd=tmp_path, stdin=subprocess.DEVNULL)
+
+
+def _serves_list(ua: UA, owner: str) -> bool:
+    """Whether a fetch (Expires: 0) of owner's list URI, from her, is answered as a list."""
+    uri = f"sip:{owner}@{DOMAIN};pres-list=rcs"
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        raw = "\r\n".join([
+            f"SUBSCRIBE {uri} SIP/2.0", f"Via: SIP/2.0/UDP {LOOPBACK}:{ua.port};rport;branch={new_branch()}", "Max-Forwards: 70",
+            f"From: <sip:{owner}@{DOMAIN}>;tag={new_tag()}", f"To: <{uri}>", f"Call-ID: {new_call_id()}", "CSeq: 1 SUBSCRIBE",
+            f"Contact: <sip:{LOOPBACK}:{ua.port}>", "Event: presence", "Supported: eventlist", "Expires: 0",
+            "Content-Length: 0", "", ""]).encode()
+        response = ua.send_raw(raw)
+        if response is not None and response.status == 200 and response.headers.get("require") == "eventlist":
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def _explain(result: subprocess.CompletedProcess, tmp_path: Path, scenario: Path) -> str:
@@ -64,6 +83,10 @@ def test_a_list_subscription_from_sipp(herald_factory, tmp_path):
                                   ("rls-services", services, "application/rls-services+xml")):
             put = http(h.http_port, "PUT", f"/{auid}/users/{xui}/index", body, [f"Content-Type: {ctype}"])
             assert put.status == 201, put.body
+    # The engine reads each document back after its PUT: wait until every list answers.
+    with UA(h, f"sip:{owners[0][0]}@{DOMAIN}") as ua:
+        for owner, _ in owners:
+            assert _serves_list(ua, owner), f"the list of {owner} is not served"
     scenario = HERE / "sipp" / "list_subscribe.xml"
     result = _run(h, scenario, [f"{o};{m};{DOMAIN}" for o, m in owners], tmp_path, calls=len(owners), rate=5)
     assert result.returncode == 0, _explain(result, tmp_path, scenario)

@@ -126,18 +126,24 @@ public struct ResourceListState: Sendable, Equatable {
     /// state only those that changed (§4.5); each active instance listed carries its state
     /// document, from `document` (by resource key; nil: listed without a part, as the state is
     /// not available). `contentIDDomain` is the right-hand side of the Content-IDs (RFC 2392).
+    /// Once the parts hold `stateBudget` bytes, further active instances are listed without
+    /// their state (no `cid`), which their next change brings: one notification stays bounded
+    /// whatever the members publish.
     public mutating func nextNotification(
-        listURI: String, listName: String?, contentIDDomain: String, document: (String) -> (contentType: String, body: [UInt8])?
+        listURI: String, listName: String?, contentIDDomain: String, stateBudget: Int = .max,
+        document: (String) -> (contentType: String, body: [UInt8])?
     ) -> Notification {
         let full = self.needsFullState || self.changed.isEmpty
         let version = self.version
         let listed = full ? self.members : self.members.filter { self.changed.contains($0.key) }
         var resources: [RLMIDocument.Resource] = []
         var parts: [Part] = []
+        var budget = stateBudget
         for member in listed {
             guard let status = self.statuses[member.key], let instanceID = self.instanceIDs[member.key] else { continue }
             var instance = RLMIDocument.Instance(id: instanceID, state: status)
-            if status == .active, let state = document(member.key) {
+            if status == .active, budget > 0, let state = document(member.key), state.body.count <= budget {
+                budget -= state.body.count
                 let contentID = "\(instanceID).\(version)@\(contentIDDomain)"
                 instance.contentID = contentID
                 parts.append(Part(contentID: contentID, contentType: state.contentType, body: state.body))
