@@ -153,7 +153,7 @@ struct Fanout: AsyncParsableCommand {
     @Option(help: "Seconds of publishing.") var duration = 10.0
     @Option(help: "udp or tcp (over TCP, one connection for the watchers and one for the publishers).") var transport = "udp"
     @Option(help: "Password of every load user (load-pN publishers, load-wN-M watchers): answers digest challenges.") var password: String?
-    @Option(name: .customLong("server-pid"), help: "Report the server's resident memory per subscription.") var serverPID: Int32?
+    @Option(name: .customLong("server-pid"), help: "Report the server's resident memory per subscription and CPU per PUBLISH.") var serverPID: Int32?
     @Option(help: "Write the summary as JSON to this file.") var json: String?
     @Option(help: "Seconds to wait after subscribing before measuring memory (RFC 3261 Timer J keeps each SUBSCRIBE's transaction for 32 s).")
     var settle = 1.0
@@ -200,6 +200,7 @@ struct Fanout: AsyncParsableCommand {
         try await Task.sleep(for: .seconds(max(0, min(self.settle, 120))))
         let memoryAfter = self.serverPID.flatMap(residentKiB)
 
+        let cpuBefore = self.serverPID.flatMap(cpuSeconds)
         try await loop.submit { scenario.startPublishing() }.get()
         var elapsed = 0.0
         while elapsed < self.duration + 2 {
@@ -211,6 +212,7 @@ struct Fanout: AsyncParsableCommand {
             }.get()
             FileHandle.standardError.write(Data(line.utf8))
         }
+        let cpuAfter = self.serverPID.flatMap(cpuSeconds)
         let summary = try await loop.submit { () -> [String: Double] in
             let attempted = scenario.publishSent + scenario.publishSkipped
             var result: [String: Double] = [
@@ -247,6 +249,12 @@ struct Fanout: AsyncParsableCommand {
         }
         try await Task.sleep(for: .milliseconds(300))  // the final NOTIFYs (RFC 6665 §4.2.2) are answered meanwhile
         var output = summary
+        if let before = cpuBefore, let after = cpuAfter, let published = summary["completed"], published > 0 {
+            // All of the server's threads, over the publishing and its drain: its cost per
+            // PUBLISH with the NOTIFYs it fans out to (the figure an A/B compares).
+            output["server_cpu_s"] = after - before
+            output["server_cpu_us_per_publish"] = (after - before) * 1e6 / published
+        }
         if let before = memoryBefore, let after = memoryAfter, subscribed > 0 {
             output["server_rss_kib_before"] = Double(before)
             output["server_rss_kib_after"] = Double(after)
@@ -261,6 +269,17 @@ struct Fanout: AsyncParsableCommand {
         }
         try await group.shutdownGracefully()
     }
+}
+
+/// User and system CPU time of a process (all its threads), in seconds.
+func cpuSeconds(_ pid: Int32) -> Double? {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        let close = stat.lastIndex(of: ")")
+    else { return nil }
+    // After "pid (comm)": state is field 3, utime 14 and stime 15 (proc(5)).
+    let fields = stat[stat.index(after: close)...].split(separator: " ")
+    guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+    return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
 }
 
 /// VmRSS of a process, in KiB.
