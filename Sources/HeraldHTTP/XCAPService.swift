@@ -20,6 +20,9 @@ struct XCAPService: Sendable {
     let xcapRoot: String
     let registry = XCAPApplicationUsageRegistry.standard()
     let limits = XMLLimits(maxBytes: 1024 * 1024, maxDepth: 32, maxElements: 20_000)
+    /// rls-services writes, one at a time: a service URI's uniqueness check and its commit must
+    /// not interleave with another user's claiming the same URI (RFC 4826 §4.4.5).
+    let serviceURIWrites = SerialAsyncQueue()
     /// The largest request body accepted (pres-content icons included).
     static let maxBodyBytes = 1024 * 1024
     /// Per-user quota: documents and bytes in her home directory.
@@ -212,13 +215,20 @@ struct XCAPService: Sendable {
             }
             status = current == nil ? .created : .ok
         }
-        if let element, usage.auid == RLSServicesUsage.auid { try await self.checkServiceURIsUnique(element, owner: owner) }
-        try await self.checkQuota(owner: owner, replacing: current, newSize: newBody.count)
         let etag = Self.newTag()
         let record = XCAPDocumentRecord(
             auid: uri.auid, owner: owner, path: uri.documentName, contentType: storedType, body: newBody, etag: etag,
             modifiedAt: Int64(Date().timeIntervalSince1970))
-        try await self.commit(uri: uri, owner: owner, expected: current?.etag, record: record)
+        if let element, usage.auid == RLSServicesUsage.auid {
+            try await self.serviceURIWrites.run {
+                try await self.checkServiceURIsUnique(element, owner: owner)
+                try await self.checkQuota(owner: owner, replacing: current, newSize: newBody.count)
+                try await self.commit(uri: uri, owner: owner, expected: current?.etag, record: record)
+            }
+        } else {
+            try await self.checkQuota(owner: owner, replacing: current, newSize: newBody.count)
+            try await self.commit(uri: uri, owner: owner, expected: current?.etag, record: record)
+        }
         self.engine.xcapDocumentChanged(auid: uri.auid, owner: owner, path: uri.documentName)
         return Response(status: status, headers: Self.etagHeader(etag))
     }

@@ -4,6 +4,7 @@ take effect on live SIP subscriptions at once."""
 from __future__ import annotations
 
 import re
+import threading
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -273,6 +274,28 @@ def test_intended_identity_only_from_trusted_proxies_and_service_uris_are_unique
         assert taken.status == 409 and condition in taken.body, (uri, taken.body)
     wrong_user = http(h.http_port, "GET", doc, headers=['X-3GPP-Intended-Identity: "sip:bob@example.com"'])
     assert wrong_user.status == 403
+
+
+def test_two_users_claiming_one_service_uri_at_once_cannot_both_have_it(herald_factory):
+    h = herald_factory(domains=("example.com",), auth="digest", extra_args=["--identity-proxy", LOOPBACK])
+    ctype = "Content-Type: application/rls-services+xml"
+
+    def claim(user: str, uri: str, document: str, results: list):
+        body = (f'<rls-services xmlns="urn:ietf:params:xml:ns:rls-services"><service uri="{uri}"><list name="x"/>'
+                f'</service></rls-services>').encode()
+        results.append(http(h.http_port, "PUT", f"/rls-services/users/sip:{user}@example.com/{document}", body,
+                            [ctype, f'X-3GPP-Intended-Identity: "sip:{user}@example.com"']).status)
+
+    # RFC 4826 §4.4.5: the check and the commit of one claim do not interleave with another's.
+    for round_ in range(10):
+        results: list[int] = []
+        threads = [threading.Thread(target=claim, args=(user, f"sip:team{round_}@example.com", f"r{round_}", results))
+                   for user in ("alice", "bob")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(10)
+        assert sorted(results) == [201, 409], (round_, results)
 
 
 def test_intended_identity_from_an_untrusted_peer_is_ignored(herald_factory):
