@@ -45,6 +45,19 @@ func publishedOpenToOneWatcherThenStoreRefuses(_ harness: EngineHarness) async t
 }
 
 @Suite struct EnginePresenceTests {
+    @Test func aPublishedIdCannotAddHeadersToTheAnswer() async throws {
+        let harness = EngineHarness()
+        // Two tuples with one id, written with a CRLF and a header after it.
+        let body = "<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"sip:alice@example.com\">"
+            + "<tuple id=\"x&#13;&#10;X-Injected: 1\"><status><basic>open</basic></status></tuple>"
+            + "<tuple id=\"x&#13;&#10;X-Injected: 1\"><status><basic>open</basic></status></tuple></presence>"
+        await harness.send(publishRequest(body, branch: "z9hG4bKinj"))
+        let answer = try #require(harness.sink.sent.last)
+        #expect(answer.text.hasPrefix("SIP/2.0 400 "))
+        #expect(answer.text.components(separatedBy: "\r\n\r\n")[0].components(separatedBy: "\r\n").allSatisfy { !$0.hasPrefix("X-Injected") })
+        #expect(try #require(answer.response).headers["X-Injected"] == nil)
+    }
+
     @Test func subscribeGets200ThenNotifyAndPublishedStateFollows() async throws {
         let harness = EngineHarness()
         await harness.send(subscribeRequest())

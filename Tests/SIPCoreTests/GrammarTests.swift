@@ -126,6 +126,19 @@ import Testing
         hello
         """.utf8)
 
+    @Test func aReasonPhraseCannotEndItsLine() throws {
+        // A reason quoting a request's text (RFC 3261 §25.1 allows no CR, LF or other controls).
+        let response = SIPResponse(statusCode: 400, reasonPhrase: "Bad Request: tuple id 'x\r\nX-Injected: 1\u{0}' twice\ttoo")
+        let bytes = SIPSerializer.serialize(response)
+        let text = String(decoding: bytes, as: UTF8.self)
+        #expect(text.hasPrefix("SIP/2.0 400 Bad Request: tuple id 'x  X-Injected: 1 ' twice\ttoo\r\n"))
+        guard case .response(let parsed) = try SIPMessageParser.parse(bytes) else {
+            Issue.record("not a response")
+            return
+        }
+        #expect(parsed.headers["X-Injected"] == nil)
+    }
+
     @Test func unchangedMessageSerializesByteForByte() throws {
         let message = try SIPMessageParser.parse(Self.notify)
         #expect(SIPSerializer.serialize(message) == Self.notify)

@@ -20,7 +20,12 @@ public enum SIPSerializer {
         buffer.append(contentsOf: "SIP/2.0 ".utf8)
         buffer.append(contentsOf: String(response.statusCode).utf8)
         buffer.append(ASCII.space)
-        buffer.append(contentsOf: response.reasonPhrase.utf8)
+        // RFC 3261 §25.1: a Reason-Phrase has no control characters but HTAB. A reason that
+        // quotes what a request carried (a tuple id, a URI) must not end the line and start a
+        // header of the sender's choosing: each control character becomes a space.
+        for byte in response.reasonPhrase.utf8 {
+            buffer.append(byte < 0x20 && byte != 0x09 || byte == 0x7F ? ASCII.space : byte)
+        }
         buffer.append(ASCII.cr)
         buffer.append(ASCII.lf)
         Self.appendHeadersAndBody(response.headers, response.body, to: &buffer)
