@@ -222,6 +222,7 @@ extension SIPEngine {
             return
         }
         dialog.remoteCSeq = essentials.cseq.sequenceNumber
+        self.followSubscriber(in: dialog, to: entry.destination)
         let legacyID = SubscriptionEntry.legacyID(
             callID: essentials.callID, localTag: localTag, remoteTag: remoteTag, event: package.name, eventID: eventID)
         // A presence subscription in this dialog may be to a resource list (filed under its own key).
@@ -300,6 +301,13 @@ extension SIPEngine {
                 if status < 300 { headers.append((SIPHeaderName(.contact), self.contactHeader(for: subscription.destination.transport))) }
                 // RFC 4662 §4.1: the subscription is to a list, and its NOTIFYs need the extension.
                 if status < 300, subscription.package.kind == .resourceList { headers.append((SIPHeaderName(.require), "eventlist")) }
+                if status < 300, transaction.essentials.to.tag == nil {
+                    // RFC 3261 §12.1.1: the 2xx that creates the dialog copies its Record-Route,
+                    // from which the subscriber learns the route set (the proxies stay in it).
+                    for field in transaction.request.headers.fields where field.known == .recordRoute {
+                        headers.append((SIPHeaderName(.recordRoute), field.value))
+                    }
+                }
                 self.respond(transaction, status: status, headers: headers)
                 // The answer leaves now rather than after the NOTIFY built next: the subscriber
                 // learns of its dialog (RFC 6665 §4.1.2.1) without waiting for the state.
@@ -433,6 +441,19 @@ extension SIPEngine {
         (self.subscriptionsByResource[Self.resourceKey(EventPackage.presence.name, resource)] ?? []).contains { id in
             guard let other = self.subscriptions[id], other !== subscription, other.machine.status != .terminated else { return false }
             return other.watcher == watcher
+        }
+    }
+
+    /// NOTIFYs go where the subscriber's requests come from (its flow: through its NAT, on its
+    /// connection), which its last request in the dialog shows: after a NAT rebinding, a
+    /// network change or a new connection, they follow it instead of going to where the first
+    /// SUBSCRIBE came from (RFC 5626 §5.3 reaches a UA the same way). Stored when it moved.
+    private func followSubscriber(in dialog: SubscriptionDialog, to destination: SIPDestination) {
+        for id in dialog.subscriptionIDs {
+            guard let subscription = self.subscriptions[id], subscription.destination != destination else { continue }
+            let moved = subscription.destination.storedForm != destination.storedForm
+            subscription.destination = destination
+            if moved { self.persist(subscription) }
         }
     }
 

@@ -45,6 +45,46 @@ func publishedOpenToOneWatcherThenStoreRefuses(_ harness: EngineHarness) async t
 }
 
 @Suite struct EnginePresenceTests {
+    @Test func theAnswerThatCreatesASubscriptionCopiesRecordRoute() async throws {
+        let harness = EngineHarness()
+        let subscribe = subscribeRequest().replacingOccurrences(
+            of: "Max-Forwards: 70\r\n",
+            with: "Max-Forwards: 70\r\nRecord-Route: <sip:p1.example.net;lr>\r\nRecord-Route: <sip:p2.example.net;lr>\r\n")
+        await harness.send(subscribe)
+        // RFC 3261 §12.1.1: the subscriber learns the route set from the 2xx.
+        let answer = try #require(harness.sink.sent.first { $0.text.hasPrefix("SIP/2.0 200") })
+        #expect(answer.text.contains("\r\nRecord-Route: <sip:p1.example.net;lr>\r\nRecord-Route: <sip:p2.example.net;lr>\r\n"))
+        let notify = try #require(harness.requests.first)
+        #expect(notify.headers.fields.filter { $0.known == .route }.map(\.value) == ["<sip:p1.example.net;lr>", "<sip:p2.example.net;lr>"])
+        // A refresh in the dialog does not: its route set is fixed (§12.2.2).
+        await harness.answer(notify, status: 200)
+        let tag = try #require(try answer.response?.to().tag)
+        await harness.send(subscribeRequest(branch: "z9hG4bKrr2", toTag: tag, cseq: 2).replacingOccurrences(
+            of: "Max-Forwards: 70\r\n", with: "Max-Forwards: 70\r\nRecord-Route: <sip:p1.example.net;lr>\r\n"))
+        let refreshed = try #require(harness.sink.sent.last { $0.text.hasPrefix("SIP/2.0 200") })
+        #expect(!refreshed.text.contains("Record-Route"))
+    }
+
+    @Test func notifiesFollowTheSubscriberToWhereItsRefreshCameFrom() async throws {
+        let store = InMemoryHeraldStore()
+        let harness = EngineHarness(store: store)
+        await harness.send(subscribeRequest())
+        await harness.answer(harness.requests[0], status: 200)
+        let tag = try #require(try harness.sink.responses.first?.to().tag)
+        // The subscriber's NAT mapping changed: its refresh comes from elsewhere.
+        let moved = try SocketAddress(ipAddress: "192.0.2.20", port: 5070)
+        await harness.send(subscribeRequest(branch: "z9hG4bKmv", toTag: tag, cseq: 2), from: moved)
+        #expect(harness.sink.sent.last { $0.text.hasPrefix("SIP/2.0 200") }?.destination.address == moved)
+        let refreshNotify = try #require(harness.sink.sent.last { $0.text.hasPrefix("NOTIFY ") })
+        #expect(refreshNotify.destination.address == moved)
+        await harness.answer(harness.requests.last!, status: 200)
+        await harness.send(publishRequest(pidf("t1", "open"), branch: "z9hG4bKmv2"))
+        #expect(harness.sink.sent.last { $0.text.hasPrefix("NOTIFY ") }?.destination.address == moved)
+        // Stored, so that a restart sends there too.
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(await store.allSubscriptions().first?.destination == "udp:192.0.2.20:5070")
+    }
+
     @Test func aPublishedIdCannotAddHeadersToTheAnswer() async throws {
         let harness = EngineHarness()
         // Two tuples with one id, written with a CRLF and a header after it.
