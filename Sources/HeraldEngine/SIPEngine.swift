@@ -121,6 +121,22 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
         self.identity = ServerIdentity(domains: self.configuration.domains, addresses: self.configuration.listenAddresses, ports: ports)
     }
 
+    /// Waits, at most `timeout`, until every subscription and publication change the engine
+    /// holds has reached the store: a graceful shutdown then keeps every subscription it
+    /// answered (their writes follow the 200), not only those already written.
+    public func drainStoreWrites(timeout: Duration = .seconds(5)) async {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let idle = (try? await self.loop.submit {
+                self.unsavedSubscriptions.isEmpty && !self.subscriptionFlushRunning && self.unsavedPublications.isEmpty
+                    && !self.publicationFlushScheduled
+            }.get()) ?? true
+            if idle { return }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        self.logger.warning("store writes still pending at shutdown")
+    }
+
     public var activeTransactionCount: Int {
         self.loop.preconditionInEventLoop()
         return self.transactions.count

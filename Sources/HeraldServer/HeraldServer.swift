@@ -129,6 +129,8 @@ public final class HeraldServer: Service, Sendable {
         self.logger.notice("shutting down")
         sweeper.cancel()
         await self.transports.shutdown()
+        // Nothing new comes in now: what was answered reaches the store before it closes.
+        await self.engine.drainStoreWrites()
         try await self.store.close()
     }
 }

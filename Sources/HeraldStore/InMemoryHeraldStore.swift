@@ -148,6 +148,28 @@ public actor InMemoryHeraldStore: HeraldStore {
         self.publicationsByTag.values.sorted { $0.sequence < $1.sequence }
     }
 
+    /// While held, subscription writes wait (as behind a slow disk) until
+    /// `releaseSubscriptionWrites()`.
+    private var subscriptionWritesHeld = false
+    private var heldSubscriptionWrites: [CheckedContinuation<Void, Never>] = []
+
+    public func holdSubscriptionWrites() { self.subscriptionWritesHeld = true }
+
+    public func releaseSubscriptionWrites() {
+        self.subscriptionWritesHeld = false
+        let waiting = self.heldSubscriptionWrites
+        self.heldSubscriptionWrites.removeAll()
+        for write in waiting { write.resume() }
+    }
+
+    public func applySubscriptionChanges(saving: [SubscriptionRecord], removing: [String]) async throws {
+        if self.subscriptionWritesHeld {
+            await withCheckedContinuation { self.heldSubscriptionWrites.append($0) }
+        }
+        for record in saving { self.saveSubscription(record) }
+        for id in removing { self.removeSubscription(id: id) }
+    }
+
     public func saveSubscription(_ record: SubscriptionRecord) { self.subscriptionsByID[record.id] = record }
     public func removeSubscription(id: String) { self.subscriptionsByID[id] = nil }
     public func allSubscriptions() -> [SubscriptionRecord] {

@@ -1,5 +1,6 @@
 @testable import HeraldEngine
 import HeraldStore
+import NIOConcurrencyHelpers
 import NIOCore
 import SIPCore
 import Testing
@@ -83,6 +84,26 @@ func publishedOpenToOneWatcherThenStoreRefuses(_ harness: EngineHarness) async t
         // Stored, so that a restart sends there too.
         try await Task.sleep(for: .milliseconds(50))
         #expect(await store.allSubscriptions().first?.destination == "udp:192.0.2.20:5070")
+    }
+
+    @Test func aShutdownWaitsForTheSubscriptionsItAnswered() async throws {
+        let store = InMemoryHeraldStore()
+        let harness = EngineHarness(store: store)
+        await store.holdSubscriptionWrites()  // a slow disk
+        await harness.send(subscribeRequest())
+        #expect(harness.statuses == [200])
+        let drained = NIOLockedValueBox(false)
+        let drain = Task {
+            await harness.engine.drainStoreWrites(timeout: .seconds(10))
+            drained.withLockedValue { $0 = true }
+        }
+        for _ in 0..<10 { await harness.settle() }
+        #expect(!drained.withLockedValue { $0 })
+        #expect(await store.allSubscriptions().isEmpty)
+        await store.releaseSubscriptionWrites()
+        while !drained.withLockedValue({ $0 }) { await harness.settle() }
+        await drain.value
+        #expect(await store.allSubscriptions().count == 1)
     }
 
     @Test func aPublishedIdCannotAddHeadersToTheAnswer() async throws {
