@@ -56,7 +56,7 @@ extension SIPEngine {
         }
         let resource = uri.addressOfRecord
         let now = self.wallClock()
-        let body = Array(request.body)
+        let body = package.kind == .messageSummary ? Self.standardizedSummary(Array(request.body)) : Array(request.body)
         let sequence = self.nextPublicationSequence()
         let newTag = Self.makeTag() + Self.makeTag()
         let event = package.name
@@ -283,6 +283,11 @@ extension SIPEngine {
         }
     }
 
+    /// A message summary (already checked) in RFC 3842's names.
+    static func standardizedSummary(_ body: [UInt8]) -> [UInt8] {
+        Array(MessageSummary.standardized(String(decoding: body, as: UTF8.self)).utf8)
+    }
+
     /// `POST /api/mwi/{aor}`: a voicemail system's message summary for a mailbox, stored as a
     /// long-lived publication that replaces the previous one (RFC 3842 state via the HTTP API).
     public func publishMessageSummary(mailbox: String, body: [UInt8]) -> EventLoopFuture<Int> {
@@ -295,7 +300,7 @@ extension SIPEngine {
             let resource = uri.addressOfRecord
             let record = PublicationRecord(
                 entityTag: "api-" + Self.watcherID(resource), resource: resource, event: EventPackage.messageSummary.name,
-                contentType: EventPackage.messageSummary.notifyContentType, body: body,
+                contentType: EventPackage.messageSummary.notifyContentType, body: Self.standardizedSummary(body),
                 expiresAt: self.wallClock() + Int64(EventPackage.messageSummary.publicationExpiry.maxExpires),
                 sequence: self.nextPublicationSequence())
             let store = self.store

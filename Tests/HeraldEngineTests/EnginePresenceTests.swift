@@ -439,10 +439,10 @@ func publishedOpenToOneWatcherThenStoreRefuses(_ harness: EngineHarness) async t
 @Suite struct EngineMessageSummaryPublishTests {
     static let summary = "Messages-Waiting: yes\r\nMessage-Account: sip:alice@example.com\r\nVoice-Message: 2/8 (0/2)\r\n"
 
-    static func voicemailPublish(branch: String) -> String {
+    static func voicemailPublish(branch: String, body: String = Self.summary) -> String {
         request(
             "PUBLISH", "sip:alice@example.com", branch: branch, callID: "vm-\(branch)",
-            extra: ["Event: message-summary", "Expires: 3600", "Content-Type: application/simple-message-summary"], body: summary
+            extra: ["Event: message-summary", "Expires: 3600", "Content-Type: application/simple-message-summary"], body: body
         )
         .replacingOccurrences(of: "From: <sip:alice@example.com>", with: "From: <sip:voicemail@example.com>")
         .replacingOccurrences(of: "To: <sip:bob@example.com>", with: "To: <sip:alice@example.com>")
@@ -456,5 +456,20 @@ func publishedOpenToOneWatcherThenStoreRefuses(_ harness: EngineHarness) async t
         #expect(harness.sink.responses.last?.headers["SIP-ETag"] != nil)
         #expect(await harness.store.allPublications().map(\.event) == ["message-summary"])
         // (An authenticated user publishing for someone else is refused: EngineRegistrarTests.)
+    }
+
+    @Test func aPacketEightStyleSummaryReachesTheMailboxInRFC3842Names() async throws {
+        let harness = EngineHarness()
+        await harness.send(
+            request("SUBSCRIBE", "sip:alice@example.com", branch: "z9hG4bKmw", callID: "mwi-1", extra: [
+                "Event: message-summary", "Contact: <sip:alice@192.0.2.10:5060>", "Expires: 600",
+            ]).replacingOccurrences(of: "To: <sip:bob@example.com>", with: "To: <sip:alice@example.com>"))
+        await harness.answerAll()
+        // Seed 004's notifier: singular Message-Waiting and a Voicemail line; then message headers.
+        let packet8 = "Message-Waiting: yes\r\nVoicemail: 9/9 (0/0)\r\n\r\nTo: <sip:alice@example.com>\r\nVoicemail: kept\r\n"
+        await harness.send(Self.voicemailPublish(branch: "z9hG4bKvm2", body: packet8))
+        let notify = try #require(harness.requests.last { $0.headers["Event"] == "message-summary" })
+        #expect(String(decoding: notify.body, as: UTF8.self)
+            == "Messages-Waiting: yes\r\nVoice-Message: 9/9 (0/0)\r\n\r\nTo: <sip:alice@example.com>\r\nVoicemail: kept\r\n")
     }
 }

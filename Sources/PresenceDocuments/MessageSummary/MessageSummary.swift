@@ -53,7 +53,8 @@ public struct MessageSummary: Sendable, Equatable {
             switch name.lowercased() {
             case "messages-waiting", "message-waiting":
                 // The singular is what some deployed notifiers send (seed 004's Packet8 MWI
-                // NOTIFY); it is read as RFC 3842's Messages-Waiting, and written back as that.
+                // NOTIFY); it is read as RFC 3842's Messages-Waiting, and written back as that
+                // (`standardized`).
                 switch value.lowercased() {
                 case "yes": waiting = true
                 case "no": waiting = false
@@ -91,6 +92,29 @@ public struct MessageSummary: Sendable, Equatable {
             return Counts(new: new, old: old, urgentNew: urgentNew, urgentOld: urgentOld)
         }
         return Counts(new: new, old: old)
+    }
+
+    /// A summary as sent, its deployed variants' names written as RFC 3842 §5.2 names them
+    /// (`Message-Waiting` → `Messages-Waiting`, `Voicemail` → `Voice-Message`), everything else
+    /// (values, other lines, the message headers after the blank line) kept as it is: what
+    /// subscribers are sent is RFC 3842 whatever the voicemail system wrote.
+    public static func standardized(_ text: String) -> String {
+        var lines: [String] = []
+        var inSummary = true
+        // (Split by scalars: "\r\n" is one Character, and each line keeps its "\r".)
+        for rawLine in text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false) {
+            var line = String(String.UnicodeScalarView(rawLine))
+            if line.trimmedXMLWhitespace.isEmpty, lines.contains(where: { !$0.trimmedXMLWhitespace.isEmpty }) { inSummary = false }
+            if inSummary, let colon = line.firstIndex(of: ":") {
+                switch line[..<colon].trimmedXMLWhitespace.lowercased() {
+                case "message-waiting": line = "Messages-Waiting" + line[colon...]
+                case "voicemail": line = "Voice-Message" + line[colon...]
+                default: break
+                }
+            }
+            lines.append(line)
+        }
+        return lines.joined(separator: "\n")
     }
 
     public var text: String {
