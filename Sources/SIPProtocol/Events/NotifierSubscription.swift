@@ -43,6 +43,9 @@ public struct NotifierSubscription: Sendable {
     public static let maximumRetries = 3
     /// The wait before such a retry when the answer gives no Retry-After.
     public static let defaultRetryDelay = 5
+    /// A subscriber's Retry-After is obeyed up to this: a NOTIFY (and the state and expiry
+    /// behind it) is not held back for as long as a peer may ask.
+    public static let maximumRetryDelay = 60
 
     // A server holds hundreds of thousands of these, inline in each subscription: the one-byte
     // fields come first so that they share one word, and the counters are 32-bit (40 bytes).
@@ -252,7 +255,7 @@ public struct NotifierSubscription: Sendable {
             self.retryTimer = self.generation
             self.notifyPending = true
             self.notifyInFlight = true
-            let delay = max(0, retryAfter ?? Self.defaultRetryDelay)
+            let delay = min(Self.maximumRetryDelay, max(0, retryAfter ?? Self.defaultRetryDelay))
             return [.scheduleTimer(NotifierTimer(kind: .retry, generation: self.generation), at: now + .seconds(delay))]
         default:
             if self.finalNotifySent { return self.afterFinalNotify(now: now) }

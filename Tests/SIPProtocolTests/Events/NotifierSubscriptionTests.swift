@@ -86,6 +86,17 @@ private let start = SIPInstant(nanoseconds: 1_000_000_000)
         #expect(self.notifies(machine.timerFired(timer, now: at)).count == 1)
     }
 
+    @Test func aRetryAfterLongerThanAMinuteIsCut() {
+        var machine = NotifierSubscription(authorization: .allow, expiresAt: start + .seconds(600))
+        _ = machine.start(expires: 600, now: start)
+        let retry = machine.notifyCompleted(statusCode: 503, retryAfter: 86_400, now: start)
+        guard case .scheduleTimer(_, let at)? = retry.first else {
+            Issue.record("no retry timer")
+            return
+        }
+        #expect(at == start + .seconds(NotifierSubscription.maximumRetryDelay))
+    }
+
     @Test func passingFailuresAreRetriedAFewTimesThenEndTheSubscription() {
         // RFC 5057 §5.1: 500, 503 and 504 concern the transaction; without Retry-After the
         // NOTIFY is sent again after our own interval.
