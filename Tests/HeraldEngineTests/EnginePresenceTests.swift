@@ -106,6 +106,52 @@ func publishedOpenToOneWatcherThenStoreRefuses(_ harness: EngineHarness) async t
         #expect(await store.allSubscriptions().count == 1)
     }
 
+    @Test func aSubscriptionShorterThanTheMinimumGets423WithMinExpires() async throws {
+        let harness = EngineHarness()
+        await harness.send(subscribeRequest(expires: 10))
+        #expect(harness.statuses == [423])
+        #expect(harness.sink.responses.last?.headers["Min-Expires"] == "60")
+        #expect(harness.requests.isEmpty)
+        // A refresh asking for too little is refused the same way, and the subscription goes on.
+        await harness.send(subscribeRequest(branch: "z9hG4bKm2", callID: "sub-2"))
+        await harness.answer(harness.requests[0], status: 200)
+        let tag = try #require(try harness.sink.responses.last?.to().tag)
+        await harness.send(subscribeRequest(expires: 5, branch: "z9hG4bKm3", callID: "sub-2", toTag: tag, cseq: 2))
+        #expect(harness.statuses.last == 423)
+        #expect(harness.sink.responses.last?.headers["Min-Expires"] == "60")
+        await harness.send(publishRequest(pidf("t1", "open"), branch: "z9hG4bKm4"))
+        #expect(harness.requests.last?.headers["Subscription-State"]?.hasPrefix("active") == true)
+    }
+
+    @Test func theEventIdNamesTheSubscriptionInItsNotifiesAndRefreshes() async throws {
+        let harness = EngineHarness()
+        await harness.send(subscribeRequest(event: "presence;id=7"))
+        let first = try #require(harness.requests.first)
+        #expect(first.headers["Event"] == "presence;id=7")
+        await harness.answer(first, status: 200)
+        let tag = try #require(try harness.sink.responses.last?.to().tag)
+        // A refresh names it with its id (RFC 6665 §8.2.1)...
+        await harness.send(subscribeRequest(event: "presence;id=7", branch: "z9hG4bKid2", toTag: tag, cseq: 2))
+        #expect(harness.statuses.last == 200)
+        #expect(harness.requests.last?.headers["Event"] == "presence;id=7")
+        await harness.answer(harness.requests.last!, status: 200)
+        // ... and without it, or with another, names no subscription of the dialog that exists:
+        // another id is a new subscription in the dialog (§4.5.2), its own NOTIFYs with its id.
+        await harness.send(subscribeRequest(event: "presence;id=8", branch: "z9hG4bKid3", toTag: tag, cseq: 3))
+        #expect(harness.statuses.last == 200)
+        #expect(harness.requests.last?.headers["Event"] == "presence;id=8")
+    }
+
+    @Test func aNotifyAnswered408EndsTheSubscription() async throws {
+        let harness = EngineHarness()
+        await harness.send(subscribeRequest())
+        await harness.answer(harness.requests[0], status: 408)
+        // RFC 5057 §5.1 treats 408 as a timeout: no more NOTIFYs, the subscription is gone.
+        await harness.send(publishRequest(pidf("t1", "open"), branch: "z9hG4bK408"))
+        #expect(harness.requests.count == 1)
+        #expect(try await harness.loop.submit { harness.engine.activeSubscriptionCount }.get() == 0)
+    }
+
     @Test func aPublishedIdCannotAddHeadersToTheAnswer() async throws {
         let harness = EngineHarness()
         // Two tuples with one id, written with a CRLF and a header after it.

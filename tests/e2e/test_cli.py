@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from sipua import UA
 from heraldproc import free_port, run_cli
 from sipclient import LOOPBACK
 
@@ -140,6 +141,20 @@ def test_config_file(herald_factory, tmp_path):
     h = herald_factory(argv=["serve", "--config", str(cfg)], udp_port=udp, http_port=http)
     h.assert_alive()
     assert _healthz(http) == 200
+
+
+def test_the_config_files_default_policy_decides_for_presentities_without_rules(herald_factory, tmp_path):
+    udp, http = free_port("udp"), free_port("tcp")
+    cfg = _write_config(tmp_path, udp, http)
+    cfg.write_text(cfg.read_text() + "default_policy: block\n")
+    h = herald_factory(argv=["serve", "--config", str(cfg)], udp_port=udp, http_port=http)
+    with UA(h, "sip:bob@example.com") as bob:
+        r = bob.dialog("sip:alice@example.com").subscribe(600)
+        assert r is not None and r.status == 403, r and r.start_line
+        # Her own presence is always hers to see.
+        with UA(h, "sip:alice@example.com") as alice:
+            r = alice.dialog("sip:alice@example.com").subscribe(600)
+            assert r is not None and r.status == 200, r and r.start_line
 
 
 def test_listen_flag_overrides_config(herald_factory, tmp_path):

@@ -65,6 +65,8 @@ def test_subscription_survives_restart(herald_factory, tmp_path, sig):
             if "t3" in tuples_of(n.body):
                 break
         assert tuples_of(n.body).get("t3") == "closed", n.body
+        # what was published before the restart was durable: still composed with the new state
+        assert tuples_of(n.body) == {"t1": "open", "t2": "open", "t3": "closed"}, n.body
         # the dialog is still usable from the subscriber's side
         _ok(d.subscribe(600), "refresh after restart")
         n = d.notify()
