@@ -265,23 +265,40 @@ extension SIPEngine {
     /// RFC 3903 §6 step 8: an unrefreshed publication expires and its state leaves the composition.
     func schedulePublicationExpiry(_ record: PublicationRecord) {
         let delay = max(0, record.expiresAt - self.wallClock())
+        self.schedule(at: self.instant + .seconds(delay)) { [weak self] in self?.expirePublication(record) }
+    }
+
+    /// A refreshed or removed publication's timer finds nothing expired in the store and does
+    /// nothing. When the store cannot answer, the watchers still learn now that the state is
+    /// gone (an expired publication is no longer composed, RFC 3903 §6), and the store's copy
+    /// is removed at a later try (or by the startup sweep).
+    private func expirePublication(_ record: PublicationRecord) {
+        let store = self.store
+        let now = self.wallClock()
         let tag = record.entityTag
-        // A refreshed or removed publication's timer finds nothing expired in the store and does nothing.
-        self.schedule(at: self.instant + .seconds(delay)) { [weak self] in
-            guard let self else { return }
-            let store = self.store
-            let now = self.wallClock()
-            self.loop.makeFutureWithTask { () async throws -> PublicationRecord? in
-                guard let current = try await store.publication(entityTag: tag), current.expiresAt <= now else { return nil }
-                return try await store.removePublication(entityTag: tag)
-            }.whenSuccess { removed in
-                if let removed {
-                    self.unindexPublication(event: removed.event, resource: removed.resource, entityTag: removed.entityTag)
-                    self.resourceStateChanged(event: removed.event, resource: removed.resource)
+        self.loop.makeFutureWithTask { () async throws -> PublicationRecord? in
+            guard let current = try await store.publication(entityTag: tag), current.expiresAt <= now else { return nil }
+            return try await store.removePublication(entityTag: tag)
+        }.whenComplete { result in
+            switch result {
+            case .success(let removed?):
+                self.unindexPublication(event: removed.event, resource: removed.resource, entityTag: removed.entityTag)
+                self.resourceStateChanged(event: removed.event, resource: removed.resource)
+            case .success(nil):
+                break
+            case .failure(let error):
+                self.logger.error("cannot remove an expired publication", metadata: ["error": "\(error)"])
+                let key = Self.resourceKey(record.event, record.resource)
+                if let indexed = self.publicationIndex[key]?[tag], indexed.record.expiresAt <= now {
+                    self.unindexPublication(event: record.event, resource: record.resource, entityTag: tag)
+                    self.resourceStateChanged(event: record.event, resource: record.resource)
                 }
+                self.schedule(at: self.instant + .seconds(Self.storeRetryDelay)) { [weak self] in self?.expirePublication(record) }
             }
         }
     }
+
+    static let storeRetryDelay: Int64 = 30
 
     /// A message summary (already checked) in RFC 3842's names.
     static func standardizedSummary(_ body: [UInt8]) -> [UInt8] {

@@ -152,6 +152,25 @@ func publishedOpenToOneWatcherThenStoreRefuses(_ harness: EngineHarness) async t
         #expect(try await harness.loop.submit { harness.engine.activeSubscriptionCount }.get() == 0)
     }
 
+    @Test func anExpiredPublicationLeavesTheWatchersStateEvenWhenTheStoreFails() async throws {
+        let harness = EngineHarness()
+        await harness.send(subscribeRequest())
+        await harness.answer(harness.requests[0], status: 200)
+        await harness.send(publishRequest(pidf("t1", "open"), branch: "z9hG4bKexp", expires: 60))
+        await harness.answerAll(from: 1)
+        #expect(String(decoding: harness.requests.last!.body, as: UTF8.self).contains("t1"))
+        await harness.store.setRefusesPublicationWrites(true)  // the disk fails
+        await harness.advance(by: .seconds(61))
+        // RFC 3903 §6: the expired state leaves the watchers' view at once.
+        let notify = try #require(harness.requests.last)
+        #expect(!String(decoding: notify.body, as: UTF8.self).contains("t1"))
+        #expect(await harness.store.allPublications().count == 1)
+        // The store's copy goes at the next try once the store works again.
+        await harness.store.setRefusesPublicationWrites(false)
+        await harness.advance(by: .seconds(31))
+        #expect(await harness.store.allPublications().isEmpty)
+    }
+
     @Test func aPublishedIdCannotAddHeadersToTheAnswer() async throws {
         let harness = EngineHarness()
         // Two tuples with one id, written with a CRLF and a header after it.
