@@ -127,8 +127,9 @@ extension SIPEngine {
             switch (stored, outcome) {
             case (.success, _):
                 if !appliedEarly { self.applyPublishOutcome(outcome, document: document, event: event, resource: resource) }
-                if case .stored(let record, _, _) = outcome {
+                if case .stored(let record, let replaced, _) = outcome {
                     self.schedulePublicationExpiry(record)
+                    if replaced == nil { self.evictOldestPublications(event: event, resource: resource) }
                     self.respond(entry, status: 200, headers: [
                         (SIPHeaderName(.sipETag), record.entityTag), (SIPHeaderName(.expires), String(granted)),
                     ])
@@ -263,6 +264,30 @@ extension SIPEngine {
     }
 
     /// RFC 3903 §6 step 8: an unrefreshed publication expires and its state leaves the composition.
+    /// A presentity keeps at most `maxPublicationsPerResource` live publications of an event: a
+    /// client that publishes anew after each restart (no SIP-If-Match, RFC 3903 §4.2) would
+    /// otherwise pile up stale documents until they expire, each one in every NOTIFY. The least
+    /// recently changed leave first, their watchers told (RFC 3903 §6: they are no longer
+    /// composed).
+    func evictOldestPublications(event: String, resource: String) {
+        let live = self.livePublications(event: event, resource: resource)
+        guard live.count > Self.maxPublicationsPerResource else { return }
+        for stale in live.prefix(live.count - Self.maxPublicationsPerResource) {
+            let tag = stale.record.entityTag
+            guard !self.claimedEntityTags.contains(tag) else { continue }
+            self.unindexPublication(event: event, resource: resource, entityTag: tag)
+            self.storePublicationChange(.remove(entityTag: tag)) { result in
+                if case .failure(let error) = result {
+                    // It expires from the store in its time (or at the startup sweep).
+                    self.logger.error("cannot remove an evicted publication", metadata: ["error": "\(error)"])
+                }
+            }
+        }
+        self.resourceStateChanged(event: event, resource: resource)
+    }
+
+    static let maxPublicationsPerResource = 16
+
     func schedulePublicationExpiry(_ record: PublicationRecord) {
         let delay = max(0, record.expiresAt - self.wallClock())
         self.schedule(at: self.instant + .seconds(delay)) { [weak self] in self?.expirePublication(record) }

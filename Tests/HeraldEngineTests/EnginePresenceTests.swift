@@ -171,6 +171,23 @@ func publishedOpenToOneWatcherThenStoreRefuses(_ harness: EngineHarness) async t
         #expect(await harness.store.allPublications().isEmpty)
     }
 
+    @Test func aPresentityKeepsAtMostSixteenPublicationsTheOldestLeaveFirst() async throws {
+        let harness = EngineHarness()
+        // A client that publishes anew (no SIP-If-Match) seventeen times.
+        for index in 0...16 {
+            await harness.send(publishRequest(pidf("t\(index)", "open"), branch: "z9hG4bKpile\(index)"))
+        }
+        #expect(harness.statuses.allSatisfy { $0 == 200 })
+        try await Task.sleep(for: .milliseconds(50))
+        await harness.settle()
+        let stored = await harness.store.allPublications()
+        #expect(stored.count == 16)
+        #expect(!stored.contains { String(decoding: $0.body, as: UTF8.self).contains("\"t0\"") })
+        await harness.send(subscribeRequest())
+        let text = String(decoding: try #require(harness.requests.first).body, as: UTF8.self)
+        #expect(!text.contains("id=\"t0\"") && text.contains("id=\"t1\"") && text.contains("id=\"t16\""))
+    }
+
     @Test func aPublishedIdCannotAddHeadersToTheAnswer() async throws {
         let harness = EngineHarness()
         // Two tuples with one id, written with a CRLF and a header after it.
