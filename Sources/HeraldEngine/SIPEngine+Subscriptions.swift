@@ -180,7 +180,7 @@ extension SIPEngine {
             authorization: authorization, expiresAt: now + .seconds(expires), authorizationWait: self.configuration.authorizationWait)
         let subscription = SubscriptionEntry(
             id: id, eventID: eventID, resource: resource, resourceURI: sharedURI, expiresAt: wallNow + Int64(expires), createdAt: wallNow,
-            dialog: dialog, machine: machine, package: package, destination: entry.destination)
+            dialog: dialog, machine: machine, package: package, destination: Self.notifyDestination(flow: entry.destination, contact: contact.uri))
         if package.kind == .presence, expires > 0 {  // (a fetch leaves a waiting request in place)
             self.replaceWaitingRequests(of: essentials.from.uri.addressOfRecord, resource: resource)
         }
@@ -222,7 +222,9 @@ extension SIPEngine {
             return
         }
         dialog.remoteCSeq = essentials.cseq.sequenceNumber
-        self.followSubscriber(in: dialog, to: entry.destination)
+        let contact = (try? entry.request.contacts()).flatMap { if case .addresses(let list) = $0 { list.first?.uri } else { nil } }
+            ?? (try? SIPURI(parsing: dialog.fields.remoteTarget))
+        self.followSubscriber(in: dialog, to: Self.notifyDestination(flow: entry.destination, contact: contact))
         let legacyID = SubscriptionEntry.legacyID(
             callID: essentials.callID, localTag: localTag, remoteTag: remoteTag, event: package.name, eventID: eventID)
         // A presence subscription in this dialog may be to a resource list (filed under its own key).
@@ -442,6 +444,21 @@ extension SIPEngine {
             guard let other = self.subscriptions[id], other !== subscription, other.machine.status != .terminated else { return false }
             return other.watcher == watcher
         }
+    }
+
+    /// Where a subscription's NOTIFYs go: over UDP, back to where the subscriber's request came
+    /// from (its NAT's mapping, RFC 3581's symmetric flow). Over TCP or TLS, on the connection it
+    /// came on while that lasts; when it has closed (an idle timeout, a restart), a new one goes
+    /// to the remote target, where the subscriber listens (RFC 3261 §12.2.1.1; the request's
+    /// source port was an ephemeral one, nobody listens there), when its Contact names an IP
+    /// address (Herald resolves no names).
+    static func notifyDestination(flow: SIPDestination, contact: SIPURI?) -> SIPDestination {
+        guard flow.transport.isReliable, let contact, contact.isSIP else { return flow }
+        var host = contact.host
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        let port = contact.port ?? (flow.transport == .tls || contact.scheme == .sips ? 5061 : 5060)
+        guard let address = try? SocketAddress(ipAddress: host, port: port) else { return flow }
+        return SIPDestination(transport: flow.transport, address: address, connection: flow.connection)
     }
 
     /// NOTIFYs go where the subscriber's requests come from (its flow: through its NAT, on its

@@ -188,6 +188,25 @@ func publishedOpenToOneWatcherThenStoreRefuses(_ harness: EngineHarness) async t
         #expect(!text.contains("id=\"t0\"") && text.contains("id=\"t1\"") && text.contains("id=\"t16\""))
     }
 
+    @Test func overTCPNotifiesUseTheConnectionAndReconnectToTheContact() async throws {
+        let store = InMemoryHeraldStore()
+        let harness = EngineHarness(store: store)
+        // bob subscribes over TCP from an ephemeral port; he listens where his Contact says.
+        let subscribe = subscribeRequest().replacingOccurrences(of: "Contact: <sip:bob@192.0.2.10:5060>", with: "Contact: <sip:bob@192.0.2.10:5070;transport=tcp>")
+            .replacingOccurrences(of: "SIP/2.0/UDP 192.0.2.10:5060", with: "SIP/2.0/TCP 192.0.2.10:40123")
+        let ephemeral = try SocketAddress(ipAddress: "192.0.2.10", port: 40123)
+        harness.engine.receive(InboundPacket(bytes: Array(subscribe.utf8), transport: .tcp, source: ephemeral, connection: SIPConnectionID(42), local: nil))
+        await harness.settle()
+        let notify = try #require(harness.sink.sent.first { $0.text.hasPrefix("NOTIFY ") })
+        // On bob's connection while it lasts; a new one would go to his Contact, not port 40123.
+        #expect(notify.destination.connection == SIPConnectionID(42))
+        #expect(notify.destination.transport == .tcp)
+        #expect(notify.destination.address == (try SocketAddress(ipAddress: "192.0.2.10", port: 5070)))
+        // A restart (no connection then) reconnects there too.
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(await store.allSubscriptions().first?.destination == "tcp:192.0.2.10:5070")
+    }
+
     @Test func aPublishedIdCannotAddHeadersToTheAnswer() async throws {
         let harness = EngineHarness()
         // Two tuples with one id, written with a CRLF and a header after it.
