@@ -55,12 +55,14 @@ extension SIPEngine {
     /// An XCAP document changed in the store: the engine reads it back and applies it. Reads
     /// for one document run one after another, so the engine always ends with what the store
     /// holds, even when two HTTP requests report their commits out of order.
-    public func xcapDocumentChanged(auid: String, owner: String, path: String) {
+    /// The future completes once the engine applies the change (the XCAP server answers then,
+    /// so that a SUBSCRIBE right after a PUT finds it in effect).
+    @discardableResult
+    public func xcapDocumentChanged(auid: String, owner: String, path: String) -> EventLoopFuture<Void> {
         guard self.loop.inEventLoop else {
-            self.loop.execute { self.xcapDocumentChanged(auid: auid, owner: owner, path: path) }
-            return
+            return self.loop.flatSubmit { self.xcapDocumentChanged(auid: auid, owner: owner, path: path) }
         }
-        guard PresencePolicyCache.relevantUsages.contains(auid) else { return }
+        guard PresencePolicyCache.relevantUsages.contains(auid) else { return self.loop.makeSucceededVoidFuture() }
         let key = PresencePolicyCache.key(auid: auid, owner: owner, path: path)
         let store = self.store
         let previous = self.presencePolicy.reloads[key] ?? self.loop.makeSucceededVoidFuture()
@@ -76,6 +78,7 @@ extension SIPEngine {
         reload.whenComplete { _ in
             if self.presencePolicy.reloads[key] === reload { self.presencePolicy.reloads[key] = nil }
         }
+        return reload
     }
 
     /// An XCAP document that may affect SIP state changed (nil: deleted). Pres-rules and lists

@@ -229,7 +229,7 @@ struct XCAPService: Sendable {
             try await self.checkQuota(owner: owner, replacing: current, newSize: newBody.count)
             try await self.commit(uri: uri, owner: owner, expected: current?.etag, record: record)
         }
-        self.engine.xcapDocumentChanged(auid: uri.auid, owner: owner, path: uri.documentName)
+        try? await self.engine.xcapDocumentChanged(auid: uri.auid, owner: owner, path: uri.documentName).get()
         return Response(status: status, headers: Self.etagHeader(etag))
     }
 
@@ -290,7 +290,7 @@ struct XCAPService: Sendable {
         guard let selector = try uri.parsedNodeSelector(for: usage) else {
             try XCAPDocumentOperations.checkDelete(usage: usage)
             try await self.commit(uri: uri, owner: owner, expected: current.etag, record: nil)
-            self.engine.xcapDocumentChanged(auid: uri.auid, owner: owner, path: uri.documentName)
+            try? await self.engine.xcapDocumentChanged(auid: uri.auid, owner: owner, path: uri.documentName).get()
             return Response(status: .ok)
         }
         let document = try XCAPNodeOperations.delete(at: selector, in: try self.parse(current), usage: usage)
@@ -299,7 +299,7 @@ struct XCAPService: Sendable {
         record.etag = Self.newTag()
         record.modifiedAt = Int64(Date().timeIntervalSince1970)
         try await self.commit(uri: uri, owner: owner, expected: current.etag, record: record)
-        self.engine.xcapDocumentChanged(auid: uri.auid, owner: owner, path: uri.documentName)
+        try? await self.engine.xcapDocumentChanged(auid: uri.auid, owner: owner, path: uri.documentName).get()
         return Response(status: .ok, headers: Self.etagHeader(record.etag))
     }
 
