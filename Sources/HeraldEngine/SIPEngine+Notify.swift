@@ -192,15 +192,13 @@ extension SIPEngine {
         let package = subscription.package
         switch package.kind {
         case .presence:
-            if subscription.machine.authorization == .politeBlock {
-                // RFC 5025 §3.2.1: a politely blocked watcher sees a neutral document.
-                let neutral = PresenceFilter.neutralDocument(entity: subscription.resourceURI)
-                return .ready((package.notifyContentType, Array(XMLSerializer.serialize(neutral).utf8)))
-            }
-            if let transformations = subscription.transformations {
-                // RFC 5025 §3.3: this watcher sees what the rules provide to it.
-                let filtered = PresenceFilter.apply(transformations, to: self.composedPresence(subscription).element)
-                return .ready((package.notifyContentType, Array(XMLSerializer.serialize(filtered).utf8)))
+            if subscription.machine.authorization == .politeBlock || subscription.transformations != nil || subscription.usesCPIMPIDF {
+                let document = self.presenceDocument(for: subscription)
+                if subscription.usesCPIMPIDF {
+                    // A watcher of the drafts before RFC 3863 (seed 003's IMS flow).
+                    return .ready((CPIMPIDF.contentType, Array(XMLSerializer.serialize(CPIMPIDF.document(from: document)).utf8)))
+                }
+                return .ready((package.notifyContentType, Array(XMLSerializer.serialize(document).utf8)))
             }
             return self.sharedStateDocument(event: package.name, resource: subscription.resource) {
                 (package.notifyContentType, self.composedPresence(subscription).serialized())
@@ -253,6 +251,17 @@ extension SIPEngine {
             subscription.watcherInfoVersion += 1
             return .ready((package.notifyContentType, Array(XMLSerializer.serialize(document).utf8)))
         }
+    }
+
+    /// The presence document this watcher may see, as a tree: a politely blocked one a neutral
+    /// document (RFC 5025 §3.2.1), one the rules filter what they provide (§3.3), the rest all.
+    private func presenceDocument(for subscription: SubscriptionEntry) -> XMLElement {
+        if subscription.machine.authorization == .politeBlock {
+            return PresenceFilter.neutralDocument(entity: subscription.resourceURI)
+        }
+        let composed = self.composedPresence(subscription).element
+        guard let transformations = subscription.transformations else { return composed }
+        return PresenceFilter.apply(transformations, to: composed)
     }
 
     /// Every live publication of the presentity, over her permanent state from

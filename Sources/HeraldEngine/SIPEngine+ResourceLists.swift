@@ -130,7 +130,7 @@ extension SIPEngine {
         }
         // RFC 4662 §5: list notifications are multipart/related (an Accept without it gets 406).
         let listTypes = [EventPackage.presenceList.notifyContentType, RLMIDocument.contentType, EventPackage.presence.notifyContentType]
-        guard let (requested, contact) = self.checkSubscribeRequest(entry, package: .presenceList, offering: listTypes) else { return }
+        guard let (requested, contact, _) = self.checkSubscribeRequest(entry, package: .presenceList, offering: listTypes) else { return }
         let policy = EventPackage.presenceList.subscriptionExpiry
         var notifierURI = uri
         notifierURI.headers = []

@@ -1,5 +1,6 @@
 import HeraldStore
 import NIOCore
+import PresenceDocuments
 import SIPCore
 import SIPProtocol
 
@@ -94,6 +95,7 @@ extension SIPEngine {
                     createdAt: record.createdAt, dialog: dialog, machine: machine, package: package, destination: destination)
                 self.dialogs[SubscriptionDialog.key(localTag: record.localTag)] = dialog
                 entry.needsFullState = true
+                entry.usesCPIMPIDF = record.notifyContentType == CPIMPIDF.contentType
                 // The winfo event is not stored; the authorization gives the one it had at creation.
                 entry.lastWatcherEvent = Self.watcherEvent(from: .pending, to: authorization)
                 if package.kind == .watcherInfo || package.kind == .registration {

@@ -24,7 +24,9 @@ extension SIPEngine {
 
     /// A SUBSCRIBE for a single resource.
     private func subscribe(_ entry: ServerTransactionEntry, package: EventPackage, eventID: String?, uri: SIPURI, in dialog: SubscriptionDialog? = nil) {
-        guard let (requested, contact) = self.checkSubscribeRequest(entry, package: package, offering: [package.notifyContentType]) else { return }
+        guard let (requested, contact, bodyType) = self.checkSubscribeRequest(
+            entry, package: package, offering: [package.notifyContentType] + package.alternativeNotifyContentTypes)
+        else { return }
         let resource = uri.addressOfRecord
         let watcher = entry.essentials.from.uri.addressOfRecord
         let isOwner = watcher == resource
@@ -41,20 +43,29 @@ extension SIPEngine {
             }
             self.subscribe(
                 entry, package: package, eventID: eventID, uri: uri, contact: contact, requested: requested, isOwner: isOwner,
-                trustedForReg: trustedForReg, in: dialog)
+                trustedForReg: trustedForReg, in: dialog, bodyType: bodyType)
         }
     }
 
     /// What every new subscription needs of its SUBSCRIBE: an Accept that takes the package's
     /// NOTIFY bodies (else 406 listing `offering`), an expiry not below the minimum (423, RFC
     /// 6665 §4.2.1.1) and a Contact (the remote target). Answers and gives nil when one fails.
-    func checkSubscribeRequest(_ entry: ServerTransactionEntry, package: EventPackage, offering: [String]) -> (UInt32, NameAddress)? {
+    /// Also gives the NOTIFY body type when the Accept takes only one of the package's
+    /// alternatives (nil: the usual one).
+    func checkSubscribeRequest(_ entry: ServerTransactionEntry, package: EventPackage, offering: [String]) -> (UInt32, NameAddress, String?)? {
         let request = entry.request
-        if let accept = request.headers[SIPHeaderName(.accept)], !accept.isEmpty,
-            !request.headers.tokens(SIPHeaderName(.accept)).contains(where: { Self.mediaTypeMatches($0, package.notifyContentType) })
-        {
-            self.respond(entry, status: 406, headers: [(SIPHeaderName(.accept), offering.joined(separator: ", "))])
-            return nil
+        var bodyType: String?
+        if let accept = request.headers[SIPHeaderName(.accept)], !accept.isEmpty {
+            let accepted = request.headers.tokens(SIPHeaderName(.accept))
+            if !accepted.contains(where: { Self.mediaTypeMatches($0, package.notifyContentType) }) {
+                guard let alternative = package.alternativeNotifyContentTypes.first(where: { type in
+                    accepted.contains { Self.mediaTypeMatches($0, type) }
+                }) else {
+                    self.respond(entry, status: 406, headers: [(SIPHeaderName(.accept), offering.joined(separator: ", "))])
+                    return nil
+                }
+                bodyType = alternative
+            }
         }
         let policy = package.subscriptionExpiry
         let requested = request.expires ?? policy.defaultExpires
@@ -66,7 +77,7 @@ extension SIPEngine {
             self.respond(entry, status: 400, reason: "Bad Request: SUBSCRIBE without Contact")
             return nil
         }
-        return (requested, contact)
+        return (requested, contact, bodyType)
     }
 
     /// Whether `uri` names a resource this server has, for `proceed`: with user accounts
@@ -84,7 +95,7 @@ extension SIPEngine {
 
     private func subscribe(
         _ entry: ServerTransactionEntry, package: EventPackage, eventID: String?, uri: SIPURI, contact: NameAddress, requested: UInt32,
-        isOwner: Bool, trustedForReg: Bool, in dialog: SubscriptionDialog?
+        isOwner: Bool, trustedForReg: Bool, in dialog: SubscriptionDialog?, bodyType: String?
     ) {
         let policy = package.subscriptionExpiry
         let resource = uri.addressOfRecord
@@ -101,17 +112,14 @@ extension SIPEngine {
             self.respond(entry, status: 403, reason: "Forbidden: subscription to \(resource) is not allowed")
             return
         }
+        // (0 is a fetch, RFC 6665 §4.4.3: one NOTIFY with the state, then terminated.)
         let expires = Int(min(requested, policy.maxExpires))
-        if expires == 0 {
-            // A fetch (RFC 6665 §4.4.3): one NOTIFY with the state, then terminated.
-            self.createSubscription(
-                entry, in: dialog, package: package, eventID: eventID, uri: uri, contact: contact, expires: 0, authorization: authorization,
-                transformations: decision?.1, authenticated: authenticated)
-            return
-        }
         self.createSubscription(
             entry, in: dialog, package: package, eventID: eventID, uri: uri, contact: contact, expires: expires,
-            authorization: authorization, transformations: decision?.1, authenticated: authenticated)
+            authorization: authorization, transformations: decision?.1, authenticated: authenticated
+        ) { subscription in
+            subscription.usesCPIMPIDF = bodyType == CPIMPIDF.contentType
+        }
     }
 
     /// The Event header's package and id; answers 489 with Allow-Events when unknown (RFC 6665 §8.2.2).

@@ -49,13 +49,17 @@ public struct SubscriptionRecord: Sendable, Equatable {
     /// Where NOTIFYs go: `transport:ip:port` of the flow the SUBSCRIBE came on.
     public var destination: String
     public var createdAt: Int64
+    /// The NOTIFY body type when it is not the package's usual one (a watcher that reads only
+    /// `application/cpim-pidf+xml`); nil otherwise.
+    public var notifyContentType: String?
 
     public init(
         id: String, event: String, eventID: String?, resource: String, resourceURI: String, watcher: String, watcherAddress: String,
         watcherDisplayName: String?, callID: String, localTag: String, remoteTag: String, remoteTarget: String, routeSet: [String],
         localCSeqReserved: UInt32, remoteCSeq: UInt32, expiresAt: Int64, status: String, authorization: String, destination: String,
-        createdAt: Int64
+        createdAt: Int64, notifyContentType: String? = nil
     ) {
+        self.notifyContentType = notifyContentType
         self.id = id
         self.event = event
         self.eventID = eventID

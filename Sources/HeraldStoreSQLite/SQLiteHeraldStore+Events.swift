@@ -122,9 +122,10 @@ extension SQLiteHeraldStore {
 
     static let subscriptionColumns = """
         id, event, event_id, resource, resource_uri, watcher, watcher_address, watcher_display_name, call_id, local_tag, remote_tag,
-        remote_target, route_set, local_cseq_reserved, remote_cseq, expires_at, status, authorization, destination, created_at
+        remote_target, route_set, local_cseq_reserved, remote_cseq, expires_at, status, authorization, destination, created_at,
+        notify_content_type
         """
-    /// Rows per multi-row statement: 20 values each stays far below SQLite's bound-parameter limit.
+    /// Rows per multi-row statement: 21 values each stays far below SQLite's bound-parameter limit.
     static let rowsPerStatement = 200
 
     public func saveSubscription(_ record: SubscriptionRecord) async throws {
@@ -149,7 +150,7 @@ extension SQLiteHeraldStore {
         var statements: [(String, [SQLiteData])] = []
         for chunk in stride(from: 0, to: saving.count, by: Self.rowsPerStatement) {
             let rows = saving[chunk..<min(saving.count, chunk + Self.rowsPerStatement)]
-            let placeholders = Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", count: rows.count)
+            let placeholders = Array(repeating: "(" + Array(repeating: "?", count: 21).joined(separator: ", ") + ")", count: rows.count)
             statements.append((
                 "INSERT OR REPLACE INTO subscriptions (\(Self.subscriptionColumns)) VALUES " + placeholders.joined(separator: ", "),
                 rows.flatMap(Self.subscriptionValues)
@@ -174,6 +175,7 @@ extension SQLiteHeraldStore {
             .text(record.remoteTag), .text(record.remoteTarget), .text(record.routeSet.joined(separator: "\n")),
             .integer(Int(record.localCSeqReserved)), .integer(Int(record.remoteCSeq)), .integer(Int(record.expiresAt)),
             .text(record.status), .text(record.authorization), .text(record.destination), .integer(Int(record.createdAt)),
+            record.notifyContentType.map { .text($0) } ?? .null,
         ]
     }
 
@@ -197,6 +199,6 @@ extension SQLiteHeraldStore {
             remoteCSeq: UInt32(clamping: row.column("remote_cseq")?.integer ?? 0),
             expiresAt: Int64(row.column("expires_at")?.integer ?? 0), status: row.column("status")?.string ?? "",
             authorization: row.column("authorization")?.string ?? "", destination: row.column("destination")?.string ?? "",
-            createdAt: Int64(row.column("created_at")?.integer ?? 0))
+            createdAt: Int64(row.column("created_at")?.integer ?? 0), notifyContentType: row.column("notify_content_type")?.string)
     }
 }

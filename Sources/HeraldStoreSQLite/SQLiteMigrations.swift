@@ -132,5 +132,9 @@ enum SQLiteMigrations {
         [
             "DROP INDEX publications_expiry",
         ],
+        // 8: a subscription's NOTIFY body type, when not its package's usual one (NULL).
+        [
+            "ALTER TABLE subscriptions ADD COLUMN notify_content_type TEXT",
+        ],
     ]
 }

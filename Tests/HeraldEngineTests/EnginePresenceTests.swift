@@ -207,6 +207,37 @@ func publishedOpenToOneWatcherThenStoreRefuses(_ harness: EngineHarness) async t
         #expect(await store.allSubscriptions().first?.destination == "tcp:192.0.2.10:5070")
     }
 
+    @Test func aWatcherThatReadsOnlyCPIMPIDFGetsItAcrossARestart() async throws {
+        let store = InMemoryHeraldStore()
+        let harness = EngineHarness(store: store)
+        await harness.send(publishRequest(pidf("t1", "open"), branch: "z9hG4bKcp1"))
+        let cpimOnly = subscribeRequest().replacingOccurrences(of: "Expires: 600\r\n", with: "Expires: 600\r\nAccept: application/cpim-pidf+xml\r\n")
+        await harness.send(cpimOnly)
+        #expect(harness.statuses.last == 200)
+        let notify = try #require(harness.requests.first)
+        #expect(notify.headers["Content-Type"] == "application/cpim-pidf+xml")
+        let body = String(decoding: notify.body, as: UTF8.self)
+        #expect(body.contains("xmlns=\"urn:ietf:params:xml:ns:cpim-pidf\"") && body.contains("entity=\"pres:alice@example.com\""))
+        #expect(body.contains("<tuple id=\"t1\"><status><basic>open</basic></status></tuple>"))
+        // Either format accepted: the RFC 3863 one.
+        await harness.send(subscribeRequest(branch: "z9hG4bKcp2", callID: "sub-both").replacingOccurrences(
+            of: "Expires: 600\r\n", with: "Expires: 600\r\nAccept: application/cpim-pidf+xml, application/pidf+xml\r\n"))
+        #expect(harness.requests.last?.headers["Content-Type"] == "application/pidf+xml")
+        // Neither: 406 listing both.
+        await harness.send(subscribeRequest(branch: "z9hG4bKcp3", callID: "sub-none").replacingOccurrences(
+            of: "Expires: 600\r\n", with: "Expires: 600\r\nAccept: text/plain\r\n"))
+        #expect(harness.statuses.last == 406)
+        #expect(harness.sink.responses.last?.headers["Accept"] == "application/pidf+xml, application/cpim-pidf+xml")
+        // After a restart the watcher still gets its format.
+        await harness.answerAll()
+        try await Task.sleep(for: .milliseconds(50))
+        let after = EngineHarness(store: store)
+        _ = try await after.loop.flatSubmit { after.engine.restore() }.get()
+        await after.send(publishRequest(pidf("t1", "closed"), branch: "z9hG4bKcp4"))
+        let later = try #require(after.requests.first { $0.headers["Call-ID"] == "sub-1" })
+        #expect(later.headers["Content-Type"] == "application/cpim-pidf+xml")
+    }
+
     @Test func aPublishedIdCannotAddHeadersToTheAnswer() async throws {
         let harness = EngineHarness()
         // Two tuples with one id, written with a CRLF and a header after it.

@@ -56,6 +56,11 @@ func subscriptionRecord(_ id: String, cseq: UInt32 = 100) -> SubscriptionRecord 
         #expect(all.first { $0.id == "s1" } == subscriptionRecord("s1", cseq: 200))
         try await store.removeSubscription(id: "s1")
         #expect(try await store.allSubscriptions().map(\.id) == ["s2"])
+        // A watcher's NOTIFY body type, when not the package's usual one, is kept too.
+        var legacy = subscriptionRecord("s3")
+        legacy.notifyContentType = "application/cpim-pidf+xml"
+        try await store.saveSubscription(legacy)
+        #expect(try await store.allSubscriptions().first { $0.id == "s3" } == legacy)
         try await store.close()
     }
 

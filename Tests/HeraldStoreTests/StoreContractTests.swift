@@ -123,7 +123,7 @@ extension StoreContractTests {
         try await store.close()
         let reopened = try await SQLiteHeraldStore.open(dataDirectory: directory, logger: Logger(label: "test"))
         #expect(try await reopened.user(username: "alice", domain: "example.com") == alice)
-        #expect(try await reopened.schemaVersion() == 7)
+        #expect(try await reopened.schemaVersion() == 8)
         try await reopened.close()
     }
 

@@ -82,6 +82,25 @@ let personPublication = """
         #expect(summary.text == "Messages-Waiting: yes\r\nMessage-Account: sip:alice@vmail.example.com\r\nVoice-Message: 2/8 (0/2)\r\n")
     }
 
+    @Test func aPIDFDocumentIsWrittenInTheCPIMFormatOfSeed003() throws {
+        let pidf = try PIDFDocument(parsing: Array("""
+            <presence xmlns="urn:ietf:params:xml:ns:pidf" xmlns:rpid="urn:ietf:params:xml:ns:pidf:rpid" entity="sip:user2_public1@home2.net">            <tuple id="a8098a.672364762364"><status><basic>closed</basic></status><timestamp>2001-10-27T18:49:29Z</timestamp></tuple>            <tuple id="jklhgf9788934774.78"><status><basic>open</basic></status><contact priority="1.0">tel:+1-212-555-2222</contact>            <rpid:activities><rpid:away/></rpid:activities></tuple><note>Perhaps I'll be in Tokyo next week</note></presence>
+            """.utf8))
+        let converted = CPIMPIDF.document(from: pidf.element)
+        let text = XMLSerializer.serialize(converted)
+        // As seed 003 shows it: its namespace, a pres: entity, the same content.
+        #expect(converted.name == XMLName("urn:ietf:params:xml:ns:cpim-pidf", "presence"))
+        #expect(converted.attribute("entity") == "pres:user2_public1@home2.net")
+        #expect(text.contains("xmlns=\"urn:ietf:params:xml:ns:cpim-pidf\""))
+        #expect(!text.contains("urn:ietf:params:xml:ns:pidf\""))
+        #expect(text.contains("<tuple id=\"jklhgf9788934774.78\"><status><basic>open</basic></status><contact priority=\"1.0\">tel:+1-212-555-2222</contact>"))
+        #expect(text.contains("<note>Perhaps I'll be in Tokyo next week</note>"))
+        // Extensions keep their own namespaces.
+        #expect(text.contains("xmlns:rpid=\"urn:ietf:params:xml:ns:pidf:rpid\"") && text.contains("<rpid:away/>"))
+        let reparsed = try XMLDocumentParser.parse(Array(text.utf8))
+        #expect(reparsed.childElements.allSatisfy { $0.name.namespace == CPIMPIDF.namespace || $0.name.namespace.hasPrefix("urn:ietf:params:xml:ns:pidf:") })
+    }
+
     @Test func seed004PacketEightVariantIsReadAsRFC3842() throws {
         // Seed 004's Packet8 notifier: singular Message-Waiting and a Voicemail line.
         let summary = try MessageSummary(parsing: "Message-Waiting: yes\r\nVoicemail: 9/9 (0/0)\r\n")

@@ -1,3 +1,4 @@
+import PresenceDocuments
 import SIPProtocol
 
 /// An event package the notifier serves (RFC 6665 §7): its name, the body type of its
@@ -14,6 +15,8 @@ public final class EventPackage: Sendable {
     /// for subscriptions to resource lists, whose Event is the listed resources' package.
     public let key: String
     public let notifyContentType: String
+    /// Other NOTIFY body types, for a subscriber whose Accept names none of the usual one.
+    public let alternativeNotifyContentTypes: [String]
     /// Body types accepted in PUBLISH; empty when the package's state is not published.
     public let publishContentTypes: [String]
     public let subscriptionExpiry: ExpiryPolicy
@@ -23,9 +26,10 @@ public final class EventPackage: Sendable {
     public let ownerOnly: Bool
 
     init(
-        kind: Kind, name: String, key: String? = nil, notifyContentType: String, publishContentTypes: [String], subscriptionExpiry: ExpiryPolicy,
-        publicationExpiry: ExpiryPolicy, ownerOnly: Bool
+        kind: Kind, name: String, key: String? = nil, notifyContentType: String, alternativeNotifyContentTypes: [String] = [],
+        publishContentTypes: [String], subscriptionExpiry: ExpiryPolicy, publicationExpiry: ExpiryPolicy, ownerOnly: Bool
     ) {
+        self.alternativeNotifyContentTypes = alternativeNotifyContentTypes
         self.kind = kind
         self.name = name
         self.key = key ?? name
@@ -38,7 +42,8 @@ public final class EventPackage: Sendable {
 
     /// RFC 3856 presence, PIDF bodies (RFC 3863).
     public static let presence = EventPackage(
-        kind: .presence, name: "presence", notifyContentType: "application/pidf+xml", publishContentTypes: ["application/pidf+xml"],
+        kind: .presence, name: "presence", notifyContentType: "application/pidf+xml", alternativeNotifyContentTypes: [CPIMPIDF.contentType],
+        publishContentTypes: ["application/pidf+xml"],
         subscriptionExpiry: ExpiryPolicy(minExpires: 60, maxExpires: 86_400, defaultExpires: 3_600),
         publicationExpiry: ExpiryPolicy(minExpires: 60, maxExpires: 86_400, defaultExpires: 3_600), ownerOnly: false)
 

@@ -35,6 +35,8 @@ final class SubscriptionEntry: @unchecked Sendable {
     var watcherAuthenticated = true
     /// Listed in `SIPEngine.waitingByWatcher` (a waiting watcher, RFC 3857 §4.7.1).
     var countedAsWaiting = false
+    /// The watcher reads only the pre-RFC 3863 presence format (`CPIMPIDF`).
+    var usesCPIMPIDF = false
     /// The earliest state change not yet carried by a NOTIFY (the publish-to-notify metric).
     var stateChangedAt: NIODeadline?
     /// Partial-state bookkeeping of winfo and reg subscriptions; nil for the rest.
@@ -69,7 +71,8 @@ final class SubscriptionEntry: @unchecked Sendable {
             expiresAt: self.expiresAt,
             status: self.machine.isWaiting ? Self.waitingStatus : self.machine.status.rawValue,
             authorization: self.machine.authorization.rawValue,
-            destination: self.destination.storedForm, createdAt: self.createdAt)
+            destination: self.destination.storedForm, createdAt: self.createdAt,
+            notifyContentType: self.usesCPIMPIDF ? CPIMPIDF.contentType : nil)
     }
 
     /// The stored status of a waiting watcher (RFC 3857 §4.7.1), whose `expiresAt` is the
