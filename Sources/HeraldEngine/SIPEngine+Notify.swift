@@ -61,7 +61,8 @@ extension SIPEngine {
             self.metrics.publishToNotify.recordNanoseconds(Int64(clamping: self.now().uptimeNanoseconds &- since.uptimeNanoseconds))
         }
         self.sendRequest(bytes: request.bytes, method: .notify, branch: request.branch, to: destination) { [weak self] response in
-            guard let self else { return }
+            // (At shutdown a NOTIFY fails because its transport closed: the subscription goes on.)
+            guard let self, !self.shuttingDown else { return }
             let retryAfter = response?.headers[SIPHeaderName(.retryAfter)].flatMap { Int($0.prefix { $0.isNumber }) }
             if response.map({ $0.statusCode >= 300 }) ?? true {
                 self.statistics.notifiesFailed += 1

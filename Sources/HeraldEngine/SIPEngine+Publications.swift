@@ -266,11 +266,12 @@ extension SIPEngine {
     /// RFC 3903 §6 step 8: an unrefreshed publication expires and its state leaves the composition.
     /// A presentity keeps at most `maxPublicationsPerResource` live publications of an event: a
     /// client that publishes anew after each restart (no SIP-If-Match, RFC 3903 §4.2) would
-    /// otherwise pile up stale documents until they expire, each one in every NOTIFY. The least
-    /// recently changed leave first, their watchers told (RFC 3903 §6: they are no longer
-    /// composed).
+    /// otherwise pile up stale documents until they expire, each one in every NOTIFY. Those
+    /// nearest to expiring, the least recently refreshed, leave first (a device that keeps
+    /// refreshing is kept), their watchers told (RFC 3903 §6: they are no longer composed).
     func evictOldestPublications(event: String, resource: String) {
         let live = self.livePublications(event: event, resource: resource)
+            .sorted { ($0.record.expiresAt, $0.record.sequence) < ($1.record.expiresAt, $1.record.sequence) }
         guard live.count > Self.maxPublicationsPerResource else { return }
         for stale in live.prefix(live.count - Self.maxPublicationsPerResource) {
             let tag = stale.record.entityTag
@@ -307,8 +308,10 @@ extension SIPEngine {
         }.whenComplete { result in
             switch result {
             case .success(let removed?):
+                // (Already out of the index when an earlier try failed: the watchers know.)
+                let indexed = self.publicationIndex[Self.resourceKey(removed.event, removed.resource)]?[removed.entityTag] != nil
                 self.unindexPublication(event: removed.event, resource: removed.resource, entityTag: removed.entityTag)
-                self.resourceStateChanged(event: removed.event, resource: removed.resource)
+                if indexed { self.resourceStateChanged(event: removed.event, resource: removed.resource) }
             case .success(nil):
                 break
             case .failure(let error):

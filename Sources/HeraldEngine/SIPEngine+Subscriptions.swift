@@ -188,7 +188,8 @@ extension SIPEngine {
             authorization: authorization, expiresAt: now + .seconds(expires), authorizationWait: self.configuration.authorizationWait)
         let subscription = SubscriptionEntry(
             id: id, eventID: eventID, resource: resource, resourceURI: sharedURI, expiresAt: wallNow + Int64(expires), createdAt: wallNow,
-            dialog: dialog, machine: machine, package: package, destination: Self.notifyDestination(flow: entry.destination, contact: contact.uri))
+            dialog: dialog, machine: machine, package: package,
+            destination: Self.notifyDestination(flow: entry.destination, contact: contact.uri, routeSet: dialog.fields.routeSet))
         if package.kind == .presence, expires > 0 {  // (a fetch leaves a waiting request in place)
             self.replaceWaitingRequests(of: essentials.from.uri.addressOfRecord, resource: resource)
         }
@@ -230,9 +231,6 @@ extension SIPEngine {
             return
         }
         dialog.remoteCSeq = essentials.cseq.sequenceNumber
-        let contact = (try? entry.request.contacts()).flatMap { if case .addresses(let list) = $0 { list.first?.uri } else { nil } }
-            ?? (try? SIPURI(parsing: dialog.fields.remoteTarget))
-        self.followSubscriber(in: dialog, to: Self.notifyDestination(flow: entry.destination, contact: contact))
         let legacyID = SubscriptionEntry.legacyID(
             callID: essentials.callID, localTag: localTag, remoteTag: remoteTag, event: package.name, eventID: eventID)
         // A presence subscription in this dialog may be to a resource list (filed under its own key).
@@ -267,6 +265,12 @@ extension SIPEngine {
         }
         if case .addresses(let contacts)? = try? entry.request.contacts(), let contact = contacts.first {
             self.refreshRemoteTarget(of: dialog, to: contact.uri.description)
+        }
+        // A refresh (or un-SUBSCRIBE) the dialog accepted, from the subscriber herself.
+        if essentials.from.uri.addressOfRecord == dialog.fields.watcher {
+            let fields = dialog.fields
+            let target = try? SIPURI(parsing: fields.remoteTarget)
+            self.followSubscriber(in: dialog, to: Self.notifyDestination(flow: entry.destination, contact: target, routeSet: fields.routeSet))
         }
         if requested == 0 {
             subscription.lastWatcherEvent = .timeout
@@ -458,14 +462,18 @@ extension SIPEngine {
     /// from (its NAT's mapping, RFC 3581's symmetric flow). Over TCP or TLS, on the connection it
     /// came on while that lasts; when it has closed (an idle timeout, a restart), a new one goes
     /// to the remote target, where the subscriber listens (RFC 3261 §12.2.1.1; the request's
-    /// source port was an ephemeral one, nobody listens there), when its Contact names an IP
-    /// address (Herald resolves no names).
-    static func notifyDestination(flow: SIPDestination, contact: SIPURI?) -> SIPDestination {
-        guard flow.transport.isReliable, let contact, contact.isSIP else { return flow }
+    /// source port was an ephemeral one, nobody listens there), but only when the Contact names
+    /// the very host the connection came from and no proxy is in the route set: a subscriber
+    /// cannot make Herald connect to another host, and a proxy's connection is not traded for
+    /// the UA behind it.
+    static func notifyDestination(flow: SIPDestination, contact: SIPURI?, routeSet: [String]) -> SIPDestination {
+        guard flow.transport.isReliable, routeSet.isEmpty, let contact, contact.isSIP else { return flow }
         var host = contact.host
         if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         let port = contact.port ?? (flow.transport == .tls || contact.scheme == .sips ? 5061 : 5060)
-        guard let address = try? SocketAddress(ipAddress: host, port: port) else { return flow }
+        guard let address = try? SocketAddress(ipAddress: host, port: port), address.ipAddress == flow.address.ipAddress else {
+            return flow
+        }
         return SIPDestination(transport: flow.transport, address: address, connection: flow.connection)
     }
 

@@ -73,6 +73,8 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
     var driverTicks = 0
     var authenticationFailures: [String: AuthenticationFailures] = [:]
     var subscriptionFlushRunning = false
+    /// Set by `stopNotifying` at shutdown.
+    var shuttingDown = false
     var publicationSequence: Int64 = 0
     var presencePolicy = PresencePolicyCache()
     public internal(set) var statistics = EngineStatistics()
@@ -124,6 +126,13 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
     /// Waits, at most `timeout`, until every subscription and publication change the engine
     /// holds has reached the store: a graceful shutdown then keeps every subscription it
     /// answered (their writes follow the 200), not only those already written.
+    /// Called before the transports close at shutdown: from then on a NOTIFY that cannot be
+    /// sent (its transport is gone) ends nothing, so the drain below does not store the end of
+    /// subscriptions that should continue after the restart.
+    public func stopNotifying() async {
+        try? await self.loop.submit { self.shuttingDown = true }.get()
+    }
+
     public func drainStoreWrites(timeout: Duration = .seconds(5)) async {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {

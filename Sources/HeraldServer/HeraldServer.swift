@@ -128,6 +128,7 @@ public final class HeraldServer: Service, Sendable {
         self.healthy.withLockedValue { $0 = false }
         self.logger.notice("shutting down")
         sweeper.cancel()
+        await self.engine.stopNotifying()
         await self.transports.shutdown()
         // Nothing new comes in now: what was answered reaches the store before it closes.
         await self.engine.drainStoreWrites()

@@ -81,6 +81,14 @@ func publishedOpenToOneWatcherThenStoreRefuses(_ harness: EngineHarness) async t
         await harness.answer(harness.requests.last!, status: 200)
         await harness.send(publishRequest(pidf("t1", "open"), branch: "z9hG4bKmv2"))
         #expect(harness.sink.sent.last { $0.text.hasPrefix("NOTIFY ") }?.destination.address == moved)
+        await harness.answer(harness.requests.last!, status: 200)
+        // Someone else holding the dialog's ids (a From that is not bob's) moves nothing.
+        let intruder = try SocketAddress(ipAddress: "203.0.113.9", port: 5060)
+        await harness.send(
+            subscribeRequest(branch: "z9hG4bKmv3", toTag: tag, cseq: 3).replacingOccurrences(of: "From: <sip:bob@example.com>", with: "From: <sip:eve@example.com>"),
+            from: intruder)
+        await harness.send(publishRequest(pidf("t1", "closed"), branch: "z9hG4bKmv4"))
+        #expect(harness.sink.sent.last { $0.text.hasPrefix("NOTIFY ") }?.destination.address == moved)
         // Stored, so that a restart sends there too.
         try await Task.sleep(for: .milliseconds(50))
         #expect(await store.allSubscriptions().first?.destination == "udp:192.0.2.20:5070")
@@ -161,6 +169,27 @@ func publishedOpenToOneWatcherThenStoreRefuses(_ harness: EngineHarness) async t
         #expect(await harness.store.allPublications().isEmpty)
     }
 
+    @Test func aDeviceThatKeepsRefreshingIsNotEvicted() async throws {
+        let harness = EngineHarness()
+        await harness.send(publishRequest(pidf("desk", "open"), branch: "z9hG4bKdesk"))
+        let deskTag = try #require(harness.sink.responses.last?.headers["SIP-ETag"])
+        await harness.advance(by: .seconds(10))
+        for index in 1...15 {
+            await harness.send(publishRequest(pidf("soft\(index)", "open"), branch: "z9hG4bKsoft\(index)"))
+        }
+        // The desk phone refreshes (no body): it is now the latest to expire.
+        await harness.advance(by: .seconds(10))
+        await harness.send(publishRequest("", branch: "z9hG4bKdeskr", etag: deskTag))
+        #expect(harness.statuses.last == 200)
+        await harness.send(publishRequest(pidf("soft16", "open"), branch: "z9hG4bKsoft16"))
+        try await Task.sleep(for: .milliseconds(50))
+        await harness.settle()
+        let bodies = await harness.store.allPublications().map { String(decoding: $0.body, as: UTF8.self) }
+        #expect(bodies.count == 16)
+        #expect(bodies.contains { $0.contains("\"desk\"") })
+        #expect(!bodies.contains { $0.contains("\"soft1\"") })
+    }
+
     @Test func aPresentityKeepsAtMostSixteenPublicationsTheOldestLeaveFirst() async throws {
         let harness = EngineHarness()
         // A client that publishes anew (no SIP-If-Match) seventeen times.
@@ -195,6 +224,34 @@ func publishedOpenToOneWatcherThenStoreRefuses(_ harness: EngineHarness) async t
         // A restart (no connection then) reconnects there too.
         try await Task.sleep(for: .milliseconds(50))
         #expect(await store.allSubscriptions().first?.destination == "tcp:192.0.2.10:5070")
+    }
+
+    @Test func aContactNeverSendsNotifiesToAnotherHostOrPastAProxy() throws {
+        let flow = SIPDestination(transport: .tcp, address: try SocketAddress(ipAddress: "192.0.2.10", port: 40123), connection: SIPConnectionID(1))
+        let elsewhere = try SIPURI(parsing: "sip:bob@198.51.100.7:6379;transport=tcp")
+        let own = try SIPURI(parsing: "sip:bob@192.0.2.10:5070;transport=tcp")
+        // Another host: the connection's own address stays (no connection to where bob points).
+        #expect(SIPEngine.notifyDestination(flow: flow, contact: elsewhere, routeSet: []) == flow)
+        // Through a proxy: its connection, not the UA behind it.
+        #expect(SIPEngine.notifyDestination(flow: flow, contact: own, routeSet: ["<sip:p1.example.net;lr>"]) == flow)
+        #expect(SIPEngine.notifyDestination(flow: flow, contact: own, routeSet: []).address == (try SocketAddress(ipAddress: "192.0.2.10", port: 5070)))
+        // UDP: the flow, always.
+        let udp = SIPDestination(transport: .udp, address: flow.address)
+        #expect(SIPEngine.notifyDestination(flow: udp, contact: own, routeSet: []) == udp)
+    }
+
+    @Test func aNotifyThatFailsAsTheServerStopsEndsNothing() async throws {
+        let store = InMemoryHeraldStore()
+        let harness = EngineHarness(store: store)
+        await harness.send(subscribeRequest())
+        try await Task.sleep(for: .milliseconds(50))
+        await harness.settle()
+        // Shutting down: the transports close, and the NOTIFY in flight fails.
+        await harness.engine.stopNotifying()
+        await harness.answer(harness.requests[0], status: 481)
+        #expect(try await harness.loop.submit { harness.engine.activeSubscriptionCount }.get() == 1)
+        await harness.engine.drainStoreWrites(timeout: .seconds(2))
+        #expect(await store.allSubscriptions().count == 1)
     }
 
     @Test func aWatcherThatReadsOnlyCPIMPIDFGetsItAcrossARestart() async throws {
@@ -396,9 +453,8 @@ func publishedOpenToOneWatcherThenStoreRefuses(_ harness: EngineHarness) async t
         // The replaced publication's own expiry passes meanwhile (it is still in the store).
         await harness.advance(by: .seconds(31))
         #expect(await harness.store.allPublications().isEmpty)
-        let afterExpiry = try #require(harness.requests.last)
-        #expect(try afterExpiry.cseq().sequenceNumber == 4)
-        await harness.answer(afterExpiry, status: 200)
+        // What the watcher sees did not change (the modify had replaced it): no NOTIFY.
+        #expect(try harness.requests.last?.cseq().sequenceNumber == 3)
         // Then the store refuses the modify: it is undone, and the expired publication stays gone.
         await harness.store.setRefusesPublicationWrites(true)
         await harness.store.releasePublicationWrites()
