@@ -306,11 +306,18 @@ extension SIPEngine {
         case .pending: status = .pending
         case .terminated: status = subscription.machine.isWaiting ? .waiting : .terminated
         }
+        return self.watcherInfoEntry(subscription, id: Self.watcherID(subscription.id), status: status, event: subscription.lastWatcherEvent)
+    }
+
+    /// A winfo `watcher` for a subscription (its own, or a list's back-end one, RFC 3858 §4):
+    /// the watcher's URI and display name from the dialog, how long it has been subscribed.
+    func watcherInfoEntry(
+        _ subscription: SubscriptionEntry, id: String, status: WatcherInfoDocument.Status, event: WatcherInfoDocument.Event
+    ) -> WatcherInfoDocument.Watcher {
         let dialog = subscription.dialogFields
         let watcherURI = (try? NameAddress(parsing: dialog.watcherAddress))?.uri.description ?? dialog.watcher
         return WatcherInfoDocument.Watcher(
-            id: Self.watcherID(subscription.id), uri: watcherURI, status: status, event: subscription.lastWatcherEvent,
-            displayName: dialog.watcherDisplayName,
+            id: id, uri: watcherURI, status: status, event: event, displayName: dialog.watcherDisplayName,
             durationSubscribed: Int(max(0, self.wallClock() - subscription.createdAt)))
     }
 

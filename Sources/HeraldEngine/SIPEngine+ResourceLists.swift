@@ -300,11 +300,7 @@ extension SIPEngine {
             case .reject: status = .terminated
             }
         }
-        let dialog = subscription.dialogFields
-        let watcherURI = (try? NameAddress(parsing: dialog.watcherAddress))?.uri.description ?? dialog.watcher
-        return WatcherInfoDocument.Watcher(
-            id: Self.watcherID(subscription.id + "|" + member), uri: watcherURI, status: status, event: event,
-            displayName: dialog.watcherDisplayName, durationSubscribed: Int(max(0, self.wallClock() - subscription.createdAt)))
+        return self.watcherInfoEntry(subscription, id: Self.watcherID(subscription.id + "|" + member), status: status, event: event)
     }
 
     /// The back-end subscriptions to `member` of every list holding her.

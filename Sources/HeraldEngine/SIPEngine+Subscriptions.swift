@@ -267,10 +267,11 @@ extension SIPEngine {
             self.refreshRemoteTarget(of: dialog, to: contact.uri.description)
         }
         // A refresh (or un-SUBSCRIBE) the dialog accepted, from the subscriber herself.
-        if essentials.from.uri.addressOfRecord == dialog.fields.watcher {
-            let fields = dialog.fields
-            let target = try? SIPURI(parsing: fields.remoteTarget)
-            self.followSubscriber(in: dialog, to: Self.notifyDestination(flow: entry.destination, contact: target, routeSet: fields.routeSet))
+        let fields = dialog.fields
+        if essentials.from.uri.addressOfRecord == fields.watcher {
+            self.followSubscriber(
+                in: dialog,
+                to: Self.notifyDestination(flow: entry.destination, contact: try? SIPURI(parsing: fields.remoteTarget), routeSet: fields.routeSet))
         }
         if requested == 0 {
             subscription.lastWatcherEvent = .timeout
@@ -466,8 +467,11 @@ extension SIPEngine {
     /// the very host the connection came from and no proxy is in the route set: a subscriber
     /// cannot make Herald connect to another host, and a proxy's connection is not traded for
     /// the UA behind it.
-    static func notifyDestination(flow: SIPDestination, contact: SIPURI?, routeSet: [String]) -> SIPDestination {
-        guard flow.transport.isReliable, routeSet.isEmpty, let contact, contact.isSIP else { return flow }
+    /// (The Contact and route set are only looked at for those: most flows are UDP.)
+    static func notifyDestination(
+        flow: SIPDestination, contact: @autoclosure () -> SIPURI?, routeSet: @autoclosure () -> [String]
+    ) -> SIPDestination {
+        guard flow.transport.isReliable, routeSet().isEmpty, let contact = contact(), contact.isSIP else { return flow }
         var host = contact.host
         if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         let port = contact.port ?? (flow.transport == .tls || contact.scheme == .sips ? 5061 : 5060)

@@ -64,8 +64,6 @@ public struct ResourceListState: Sendable, Equatable {
     /// Whether a notification has something to say.
     public var hasChanges: Bool { self.needsFullState || !self.changed.isEmpty }
 
-    public func status(of key: String) -> RLMIDocument.InstanceState? { self.statuses[key] }
-
     /// The id of the resource's current instance.
     public func instanceID(of key: String) -> String? { self.instanceIDs[key] }
 
