@@ -53,10 +53,12 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // sendmmsg(2) for the datagram sender thread (Glibc's Swift module does not export it).
+        .target(name: "CHeraldDatagrams"),
         .target(
             name: "SIPTransport",
             dependencies: [
-                "SIPCore",
+                "SIPCore", "CHeraldDatagrams",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

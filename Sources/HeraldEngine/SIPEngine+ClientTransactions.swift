@@ -56,8 +56,8 @@ extension SIPEngine {
             switch action {
             case .sendRequest, .retransmitRequest:
                 let branch = entry.branch
-                self.sink.send(entry.bytes, to: entry.destination) { [weak self] result in
-                    guard case .failure = result, let self else { return }
+                self.sink.send(entry.bytes, to: entry.destination) { [weak self] _ in
+                    guard let self else { return }
                     self.loop.execute {
                         guard let entry = self.clientTransactions[branch] else { return }
                         self.apply(entry.machine.transportFailed(now: self.instant), to: entry, response: nil)

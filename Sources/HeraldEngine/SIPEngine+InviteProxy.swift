@@ -117,7 +117,7 @@ extension SIPEngine {
                 // Another fork's 2xx, or a retransmission: passed on statelessly (RFC 6026 §7.3).
                 var forwarded = response
                 try? forwarded.headers.removeFirstValue(SIPHeaderName(.via))
-                self.sink.send(SIPSerializer.serialize(forwarded), to: context.entry.destination, completion: nil)
+                self.sink.send(SIPSerializer.serialize(forwarded), to: context.entry.destination, onFailure: nil)
             } else {
                 context.answered = true
                 self.forwardResponse(response, to: context.entry)
@@ -195,7 +195,7 @@ extension SIPEngine {
         headers.add(SIPHeaderName(.cseq), "\(number) ACK")
         headers.add(SIPHeaderName(.contentLength), "0")
         let ack = SIPRequest(method: .ack, uri: (try? client.request.requestURI()) ?? SIPURI(host: "invalid"), headers: headers)
-        self.sink.send(SIPSerializer.serialize(ack), to: client.destination, completion: nil)
+        self.sink.send(SIPSerializer.serialize(ack), to: client.destination, onFailure: nil)
     }
 
     func handleInviteResponse(_ response: SIPResponse, branch: String) -> Bool {
@@ -209,7 +209,7 @@ extension SIPEngine {
         for action in actions {
             switch action {
             case .sendRequest, .retransmitRequest:
-                self.sink.send(client.bytes, to: client.destination, completion: nil)
+                self.sink.send(client.bytes, to: client.destination, onFailure: nil)
             case .passResponseToTU:
                 guard let response else { continue }
                 client.lastResponse = response

@@ -191,7 +191,7 @@ extension SIPEngine {
             cseq: essentials.cseq.sequenceNumber)
         let sentBy = self.configuration.sentBy[destination.transport] ?? "127.0.0.1"
         request.headers.prepend(SIPHeaderName(.via), "SIP/2.0/\(destination.transport.viaToken) \(sentBy);branch=\(Via.magicCookie)\(hash).ack;rport")
-        self.sink.send(SIPSerializer.serialize(request), to: destination, completion: nil)
+        self.sink.send(SIPSerializer.serialize(request), to: destination, onFailure: nil)
     }
 
     /// `transport:ip:port` for an IP-literal URI (RFC 3263 without DNS: transport parameter,

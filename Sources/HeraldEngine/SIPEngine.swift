@@ -213,7 +213,7 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
             headers: [(SIPHeaderName(.server), self.configuration.serverName)])
         guard let destination = self.responseDestination(via: via, packet: packet) else { return }
         self.logger.info("rejecting malformed request", metadata: ["source": "\(packet.source)", "status": "\(error.statusCode)", "problem": "\(error.reason)"])
-        self.sink.send(SIPSerializer.serialize(response), to: destination, completion: nil)
+        self.sink.send(SIPSerializer.serialize(response), to: destination, onFailure: nil)
     }
 
     func responseDestination(via: Via, packet: InboundPacket) -> SIPDestination? {
@@ -267,7 +267,7 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
         if !packet.transport.isReliable, let response = self.completedResponses.response(for: key, now: self.instant.nanosecondsSinceStart) {
             // A retransmission of a request answered less than Timer J ago: same answer again.
             self.statistics.retransmissionsAbsorbed += 1
-            self.sink.send(response, to: destination, completion: nil)
+            self.sink.send(response, to: destination, onFailure: nil)
             return
         }
         let mergeKey = MergedRequestKey(essentials: essentials)
@@ -511,10 +511,10 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
                 let trying = SIPResponse(answering: entry.request, statusCode: 100, toTag: nil)
                 let bytes = SIPSerializer.serialize(trying)
                 entry.lastResponse = bytes
-                self.sink.send(bytes, to: entry.destination, completion: nil)
+                self.sink.send(bytes, to: entry.destination, onFailure: nil)
             case .sendResponse, .resendLastResponse:
                 if let bytes = entry.lastResponse {
-                    self.sink.send(bytes, to: entry.destination, completion: self.transportCompletion(for: entry))
+                    self.sink.send(bytes, to: entry.destination, onFailure: self.transportFailure(for: entry))
                 }
             case .scheduleTimer(let timer, let at):
                 let key = entry.key
@@ -530,10 +530,10 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
         }
     }
 
-    private func transportCompletion(for entry: ServerTransactionEntry) -> @Sendable (Result<Void, any Error>) -> Void {
+    private func transportFailure(for entry: ServerTransactionEntry) -> @Sendable (any Error) -> Void {
         let key = entry.key
-        return { [weak self] result in
-            guard case .failure(let error) = result, let self else { return }
+        return { [weak self] error in
+            guard let self else { return }
             self.loop.execute {
                 guard let entry = self.transactions[key] else { return }
                 self.logger.info("response not delivered", metadata: ["transaction": "\(key)", "error": "\(error)"])

@@ -143,12 +143,12 @@ final class LateBoundSink: OutboundSink {
 
     func bind(_ sink: any OutboundSink) { self.target.withLockedValue { $0 = sink } }
 
-    func send(_ bytes: [UInt8], to destination: SIPDestination, completion: (@Sendable (Result<Void, any Error>) -> Void)?) {
+    func send(_ bytes: [UInt8], to destination: SIPDestination, onFailure: (@Sendable (any Error) -> Void)?) {
         guard let sink = self.target.withLockedValue({ $0 }) else {
-            completion?(.failure(SIPTransportError.noRoute(destination.description)))
+            onFailure?(SIPTransportError.noRoute(destination.description))
             return
         }
-        sink.send(bytes, to: destination, completion: completion)
+        sink.send(bytes, to: destination, onFailure: onFailure)
     }
 
     func flushQueued() {

@@ -33,12 +33,11 @@ public final class RecordingSink: OutboundSink {
 
     public func failSends(with error: (any Error)?) { self.failure.withLockedValue { $0 = error } }
 
-    public func send(_ bytes: [UInt8], to destination: SIPDestination, completion: (@Sendable (Result<Void, any Error>) -> Void)?) {
+    public func send(_ bytes: [UInt8], to destination: SIPDestination, onFailure: (@Sendable (any Error) -> Void)?) {
         if let error = self.failure.withLockedValue({ $0 }) {
-            completion?(.failure(error))
+            onFailure?(error)
             return
         }
         self.box.withLockedValue { $0.append(Sent(bytes: bytes, destination: destination)) }
-        completion?(.success(()))
     }
 }

@@ -18,13 +18,17 @@ public final class SIPTransportManager: OutboundSink, @unchecked Sendable {
     private let listenerChannels = NIOLockedValueBox<[(SIPListenerSpec, any Channel)]>([])
     private let connections = NIOLockedValueBox<ConnectionTable>(ConnectionTable())
     private let tlsContext: NIOSSLContext?
-    /// Datagram channels with writes queued since the last flush.
-    private let pendingFlushes = NIOLockedValueBox<Set<ObjectIdentifier>>([])
+    /// The loop datagrams are written from: another than the engine's when there is one.
+    private let sendLoop: any EventLoop
+    /// One sender per UDP listener, by address family.
+    private let senders = NIOLockedValueBox<[(NIOBSDSocket.ProtocolFamily, DatagramSender)]>([])
 
     struct ConnectionTable {
         var nextID: UInt64 = 1
         var byID: [SIPConnectionID: (transport: SIPTransportKind, channel: any Channel)] = [:]
         var byPeer: [PeerKey: SIPConnectionID] = [:]
+        /// Connections being opened, so that requests meanwhile share them.
+        var connecting: [PeerKey: EventLoopFuture<any Channel>] = [:]
     }
 
     struct PeerKey: Hashable {
@@ -41,6 +45,9 @@ public final class SIPTransportManager: OutboundSink, @unchecked Sendable {
         self.configuration = configuration
         self.group = group
         self.datagramLoop = datagramLoop
+        // Sending is a sixth of the engine loop's work in a fan-out: on a machine with another
+        // core it happens there (`DatagramSender`).
+        self.sendLoop = group.makeIterator().first { $0 !== datagramLoop } ?? datagramLoop
         self.receiver = receiver
         self.logger = logger
         if configuration.listeners.contains(where: { $0.transport == .tls }) {
@@ -89,26 +96,54 @@ public final class SIPTransportManager: OutboundSink, @unchecked Sendable {
 
     private func bindDatagram(_ spec: SIPListenerSpec) async throws -> any Channel {
         let receiver = self.receiver
+        // The socket is made here rather than by the bootstrap: the datagram sender writes to
+        // it directly, from another loop (`DatagramSender`).
+        let address = try SocketAddress.makeAddressResolvingHost(spec.host, port: spec.port)
+        let socket = try Self.boundDatagramSocket(address)
         // Vector reads split one buffer into `slots` equal datagram slots: each slot holds the
         // largest accepted message plus one byte, so oversize datagrams are seen as oversize.
         // 32 slots of 64 KiB take a burst in one recvmmsg; the buffer is pooled and reused, and
         // only the pages datagrams land on are ever touched (~4 KiB per slot for SIP's sizes).
         let slotSize = min(self.configuration.limits.maxMessageSize + 1, 65_536)
         let slots = max(1, min(64, (2 << 20) / slotSize))
-        return try await DatagramBootstrap(group: self.datagramLoop)
-            .channelOption(.socketOption(.so_reuseaddr), value: 1)
-            // Large socket buffers absorb bursts (a PUBLISH fanning out, a reboot storm of
-            // REGISTERs); the kernel caps them at net.core.rmem_max / wmem_max.
-            .channelOption(.socketOption(.so_rcvbuf), value: 4 << 20)
-            .channelOption(.socketOption(.so_sndbuf), value: 4 << 20)
-            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: slotSize * slots))
-            .channelOption(.datagramVectorReadMessageCount, value: slots)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(SIPDatagramHandler(receiver: receiver))
+        let channel: any Channel
+        do {
+            channel = try await DatagramBootstrap(group: self.datagramLoop)
+                // Large socket buffers absorb bursts (a PUBLISH fanning out, a reboot storm of
+                // REGISTERs); the kernel caps them at net.core.rmem_max / wmem_max.
+                .channelOption(.socketOption(.so_rcvbuf), value: 4 << 20)
+                .channelOption(.socketOption(.so_sndbuf), value: 4 << 20)
+                .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: slotSize * slots))
+                .channelOption(.datagramVectorReadMessageCount, value: slots)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(SIPDatagramHandler(receiver: receiver))
+                    }
                 }
-            }
-            .bind(host: spec.host, port: spec.port).get()
+                .withBoundSocket(socket).get()
+        } catch {
+            _ = Glibc.close(socket)
+            throw error
+        }
+        let sender = DatagramSender(socket: socket, ownerLoop: self.datagramLoop, sendLoop: self.sendLoop)
+        self.senders.withLockedValue { $0.append((address.protocol, sender)) }
+        return channel
+    }
+
+    /// A non-blocking UDP socket bound to `address` (SO_REUSEADDR, as the bootstrap would set).
+    private static func boundDatagramSocket(_ address: SocketAddress) throws -> CInt {
+        let family = address.protocol.rawValue
+        let socket = Glibc.socket(family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard socket >= 0 else { throw IOError(errnoCode: errno, reason: "socket") }
+        var one: CInt = 1
+        let bound = setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<CInt>.size)) == 0
+            && address.withSockAddr { Glibc.bind(socket, $0, socklen_t($1)) } == 0
+        guard bound else {
+            let code = errno
+            _ = Glibc.close(socket)
+            throw IOError(errnoCode: code, reason: "bind")
+        }
+        return socket
     }
 
     private func bindStream(_ spec: SIPListenerSpec) async throws -> any Channel {
@@ -160,55 +195,31 @@ public final class SIPTransportManager: OutboundSink, @unchecked Sendable {
 
     // MARK: OutboundSink
 
-    public func send(_ bytes: [UInt8], to destination: SIPDestination, completion: (@Sendable (Result<Void, any Error>) -> Void)?) {
+    public func send(_ bytes: [UInt8], to destination: SIPDestination, onFailure: (@Sendable (any Error) -> Void)?) {
         switch destination.transport {
         case .udp:
-            self.sendDatagram(bytes, to: destination, completion: completion)
+            self.sendDatagram(bytes, to: destination, onFailure: onFailure)
         case .tcp, .tls:
-            self.sendStream(bytes, to: destination, completion: completion)
+            self.sendStream(bytes, to: destination, onFailure: onFailure)
         }
     }
 
-    private func sendDatagram(_ bytes: [UInt8], to destination: SIPDestination, completion: (@Sendable (Result<Void, any Error>) -> Void)?) {
+    private func sendDatagram(_ bytes: [UInt8], to destination: SIPDestination, onFailure: (@Sendable (any Error) -> Void)?) {
         let family = destination.address.protocol
-        let channel = self.listenerChannels.withLockedValue { listeners in
-            listeners.first { $0.0.transport == .udp && $0.1.localAddress?.protocol == family }?.1
-        }
-        guard let channel else {
-            completion?(.failure(SIPTransportError.noRoute(destination.description)))
+        guard let sender = self.senders.withLockedValue({ senders in senders.first { $0.0 == family }?.1 }) else {
+            onFailure?(SIPTransportError.noRoute(destination.description))
             return
         }
-        let envelope = AddressedEnvelope(remoteAddress: destination.address, data: channel.allocator.buffer(bytes: bytes))
-        guard channel.eventLoop.inEventLoop else {
-            let future = channel.writeAndFlush(envelope)
-            if let completion { future.whenComplete { completion($0) } }
-            return
-        }
-        // On the socket's own loop, queue the write and flush once after the current burst: a
-        // PUBLISH fanning out to many watchers leaves in one sendmmsg instead of one syscall each.
-        let future = channel.write(envelope)
-        if let completion { future.whenComplete { completion($0) } }
-        let id = ObjectIdentifier(channel)
-        let needsFlush = self.pendingFlushes.withLockedValue { $0.insert(id).inserted }
-        if needsFlush {
-            channel.eventLoop.execute {
-                self.pendingFlushes.withLockedValue { _ = $0.remove(id) }
-                channel.flush()
-            }
-        }
+        // From the engine's loop, the datagram leaves after the current burst: a PUBLISH fanning
+        // out to many watchers goes in one sendmmsg instead of one syscall each.
+        sender.send(bytes, to: destination.address, onFailure: onFailure)
     }
 
     public func flushQueued() {
-        let queued = self.pendingFlushes.withLockedValue { $0 }
-        guard !queued.isEmpty else { return }
-        // The flush already scheduled for each channel still runs; it then finds little or nothing.
-        for (_, channel) in self.listenerChannels.withLockedValue({ $0 })
-        where channel.eventLoop.inEventLoop && queued.contains(ObjectIdentifier(channel)) {
-            channel.flush()
-        }
+        for (_, sender) in self.senders.withLockedValue({ $0 }) { sender.handOff() }
     }
 
-    private func sendStream(_ bytes: [UInt8], to destination: SIPDestination, completion: (@Sendable (Result<Void, any Error>) -> Void)?) {
+    private func sendStream(_ bytes: [UInt8], to destination: SIPDestination, onFailure: (@Sendable (any Error) -> Void)?) {
         let key = PeerKey(transport: destination.transport, address: destination.address)
         let channel = self.connections.withLockedValue { table -> (any Channel)? in
             if let id = destination.connection, let entry = table.byID[id] { return entry.channel }
@@ -216,41 +227,61 @@ public final class SIPTransportManager: OutboundSink, @unchecked Sendable {
         }
         if let channel {
             let future = channel.writeAndFlush(channel.allocator.buffer(bytes: bytes))
-            if let completion { future.whenComplete { completion($0) } }
+            if let onFailure { future.whenFailure(onFailure) }
             return
         }
         guard destination.transport == .tcp else {
             // Opening TLS connections needs a verified server identity (RFC 5922); not yet done.
-            completion?(.failure(SIPTransportError.connectionUnavailable(destination.description)))
+            onFailure?(SIPTransportError.connectionUnavailable(destination.description))
             return
         }
-        // RFC 3261 §18.2.2: when the connection is gone, open a new one to the same peer.
-        let connect = ClientBootstrap(group: self.group)
-            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
-            .connectTimeout(.seconds(5))
-            .channelInitializer { [self] channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try self.configureStreamPipeline(channel, transport: .tcp, isServer: false)
+        // RFC 3261 §18.2.2: when the connection is gone, open a new one to the same peer; a
+        // request while it is being opened waits for it rather than opening another.
+        let (connect, opening) = self.connections.withLockedValue { table -> (EventLoopFuture<any Channel>, Bool) in
+            if let pending = table.connecting[key] { return (pending, false) }
+            let connect = ClientBootstrap(group: self.group)
+                .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+                .connectTimeout(.seconds(5))
+                .channelInitializer { [self] channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try self.configureStreamPipeline(channel, transport: .tcp, isServer: false)
+                    }
+                }
+                .connect(to: destination.address)
+            table.connecting[key] = connect
+            return (connect, true)
+        }
+        if opening {
+            connect.whenComplete { result in
+                self.connections.withLockedValue { table in
+                    table.connecting[key] = nil
+                    // The pipeline was set up before the connection had a remote address: record
+                    // the peer now, so that the next request to it reuses this connection (§18.1.1).
+                    if case .success(let channel) = result, let id = table.byID.first(where: { $0.value.1 === channel })?.key {
+                        table.byPeer[key] = id
+                    }
                 }
             }
-            .connect(to: destination.address)
+        }
         connect.whenComplete { result in
             switch result {
             case .success(let channel):
-                // The pipeline was set up before the connection had a remote address: record the
-                // peer now, so that the next request to it reuses this connection (§18.1.1).
-                self.connections.withLockedValue { table in
-                    if let id = table.byID.first(where: { $0.value.1 === channel })?.key { table.byPeer[key] = id }
-                }
                 let future = channel.writeAndFlush(channel.allocator.buffer(bytes: bytes))
-                if let completion { future.whenComplete { completion($0) } }
+                if let onFailure { future.whenFailure(onFailure) }
             case .failure(let error):
-                completion?(.failure(error))
+                onFailure?(error)
             }
         }
     }
 
     public func shutdown() async {
+        // The senders write to the listeners' sockets: they stop before the sockets close.
+        for (_, sender) in self.senders.withLockedValue({ senders in
+            defer { senders.removeAll() }
+            return senders
+        }) {
+            await sender.close()
+        }
         let listeners = self.listenerChannels.withLockedValue { listeners in
             defer { listeners.removeAll() }
             return listeners.map(\.1)

@@ -56,9 +56,10 @@ public struct SIPDestination: Sendable, Hashable, CustomStringConvertible {
 /// The one way the protocol layers send bytes: implemented by the socket transports in
 /// production and by a recording sink in tests.
 public protocol OutboundSink: Sendable {
-    /// Sends `bytes`; `completion` (when given) learns whether the transport took them
-    /// (RFC 3261 §17 transport errors feed the transaction state machines).
-    func send(_ bytes: [UInt8], to destination: SIPDestination, completion: (@Sendable (Result<Void, any Error>) -> Void)?)
+    /// Sends `bytes`; `onFailure` (when given) runs, on any thread, if the transport cannot
+    /// take them (RFC 3261 §17 transport errors feed the transaction state machines). Nothing
+    /// waits for a success, so none is reported.
+    func send(_ bytes: [UInt8], to destination: SIPDestination, onFailure: (@Sendable (any Error) -> Void)?)
     /// Sends at once what `send` queued from the caller's event loop. Datagrams queued there
     /// otherwise leave together after the current burst (one `sendmmsg` for a fan-out); this
     /// is for an answer that should not wait while more is built behind it.
