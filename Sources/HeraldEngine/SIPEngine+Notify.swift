@@ -197,9 +197,9 @@ extension SIPEngine {
                 let document = self.presenceDocument(for: subscription)
                 if subscription.usesCPIMPIDF {
                     // A watcher of the drafts before RFC 3863 (seed 003's IMS flow).
-                    return .ready((CPIMPIDF.contentType, Array(XMLSerializer.serialize(CPIMPIDF.document(from: document)).utf8)))
+                    return .ready((CPIMPIDF.contentType, XMLSerializer.serializedBytes(CPIMPIDF.document(from: document))))
                 }
-                return .ready((package.notifyContentType, Array(XMLSerializer.serialize(document).utf8)))
+                return .ready((package.notifyContentType, XMLSerializer.serializedBytes(document)))
             }
             return self.sharedStateDocument(event: package.name, resource: subscription.resource) {
                 (package.notifyContentType, self.composedPresence(subscription).serialized())
@@ -222,7 +222,7 @@ extension SIPEngine {
                 let registration = RegInfoDocument.Registration(
                     aor: aor, id: registrationID, state: contacts.contains { $0.state == .active } ? .active : .terminated, contacts: contacts)
                 let document = RegInfoDocument.document(version: version, state: .partial, registrations: [registration])
-                return .ready((package.notifyContentType, Array(XMLSerializer.serialize(document).utf8)))
+                return .ready((package.notifyContentType, XMLSerializer.serializedBytes(document)))
             }
             subscription.changedContacts.removeAll()
             let store = self.store
@@ -237,7 +237,7 @@ extension SIPEngine {
                 let registration = RegInfoDocument.Registration(
                     aor: aor, id: registrationID, state: contacts.isEmpty ? .`init` : .active, contacts: contacts)
                 let document = RegInfoDocument.document(version: version, state: .full, registrations: [registration])
-                return (package.notifyContentType, Array(XMLSerializer.serialize(document).utf8))
+                return (package.notifyContentType, XMLSerializer.serializedBytes(document))
             })
         case .resourceList:
             return .ready(self.listBody(for: subscription))
@@ -250,7 +250,7 @@ extension SIPEngine {
                 version: subscription.watcherInfoVersion, state: full ? .full : .partial, resource: subscription.resourceURI,
                 package: EventPackage.presence.name, watchers: watchers)
             subscription.watcherInfoVersion += 1
-            return .ready((package.notifyContentType, Array(XMLSerializer.serialize(document).utf8)))
+            return .ready((package.notifyContentType, XMLSerializer.serializedBytes(document)))
         }
     }
 

@@ -341,7 +341,7 @@ extension SIPEngine {
                     (SIPHeaderName("Content-Transfer-Encoding"), "binary"), (SIPHeaderName("Content-ID"), "<\(notification.rlmiContentID)>"),
                     (SIPHeaderName(.contentType), RLMIDocument.contentType + ";charset=\"UTF-8\""),
                 ]),
-                body: Array(XMLSerializer.serialize(notification.rlmi).utf8))
+                body: XMLSerializer.serializedBytes(notification.rlmi))
         ]
         for part in notification.parts {
             parts.append(MultipartBody.Part(
@@ -362,11 +362,11 @@ extension SIPEngine {
         switch backEnd.authorization {
         case .politeBlock?:
             // RFC 5025 §3.2.1: politely blocked, the owner sees a neutral document.
-            return (contentType, Array(XMLSerializer.serialize(PresenceFilter.neutralDocument(entity: member)).utf8))
+            return (contentType, XMLSerializer.serializedBytes(PresenceFilter.neutralDocument(entity: member)))
         case .allow?:
             if let transformations = backEnd.transformations {
                 let filtered = PresenceFilter.apply(transformations, to: self.composedPresence(resource: member, entity: member).element)
-                return (contentType, Array(XMLSerializer.serialize(filtered).utf8))
+                return (contentType, XMLSerializer.serializedBytes(filtered))
             }
             let build = { (contentType, self.composedPresence(resource: member, entity: member).serialized()) }
             // The same document every unfiltered watcher of the member gets, when she has any

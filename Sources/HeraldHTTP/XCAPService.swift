@@ -143,7 +143,7 @@ struct XCAPService: Sendable {
     }
 
     private func serveGenerated(_ document: XMLElement, usage: any XCAPApplicationUsage, uri: XCAPURI, request: Request) throws -> Response {
-        let body = Array(XMLSerializer.serialize(document).utf8)
+        let body = XMLSerializer.serializedBytes(document)
         let etag = Self.contentTag(body)
         if let selector = try uri.parsedNodeSelector(for: usage) {
             let node = try XCAPNodeOperations.get(selector, in: document)
@@ -196,7 +196,7 @@ struct XCAPService: Sendable {
                 documentURI: uri.documentURI(origin: self.origin(request)), usage: usage,
                 options: XCAPPutOptions(limits: self.limits, acceptsMismatchedAttributeTest: true))
             element = result.document
-            newBody = Array(XMLSerializer.serialize(result.document).utf8)
+            newBody = XMLSerializer.serializedBytes(result.document)
             guard newBody.count <= self.limits.maxBytes else {
                 throw XCAPOperationError.payloadTooLarge(reason: "the document would exceed \(self.limits.maxBytes) bytes")
             }
@@ -295,7 +295,7 @@ struct XCAPService: Sendable {
         }
         let document = try XCAPNodeOperations.delete(at: selector, in: try self.parse(current), usage: usage)
         var record = current
-        record.body = Array(XMLSerializer.serialize(document).utf8)
+        record.body = XMLSerializer.serializedBytes(document)
         record.etag = Self.newTag()
         record.modifiedAt = Int64(Date().timeIntervalSince1970)
         try await self.commit(uri: uri, owner: owner, expected: current.etag, record: record)

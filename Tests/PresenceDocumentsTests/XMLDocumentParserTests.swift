@@ -82,4 +82,30 @@ import Testing
         #expect(reparsed.childElements[0].name == XMLName("urn:q", "item"))
         #expect(reparsed.childElements[0].attribute("attr", namespace: "urn:q") == "v")
     }
+
+    /// Escaping works on the characters XML gives meaning to, whatever follows them: a quote
+    /// followed by a combining mark is still a quote that would end the attribute.
+    @Test func specialCharactersAreEscapedEvenWhenACombiningMarkFollows() throws {
+        let element = XMLElement(XMLName("", "note"), attributes: [XMLAttribute(XMLName("", "title"), "a\"\u{301} b=\"c")], children: [.text("1 <\u{301} 2 & \r")])
+        let text = XMLSerializer.serialize(element, declaration: false)
+        #expect(text == "<note title=\"a&quot;\u{301} b=&quot;c\">1 &lt;\u{301} 2 &amp; &#13;</note>")
+        #expect(try XMLDocumentParser.parse(text) == element)
+        #expect(XMLSerializer.serializedBytes(element, declaration: false) == Array(text.utf8))
+    }
+
+    /// Of two prefixes bound to one namespace, a name without its own usable prefix takes the
+    /// innermost one still bound to it, the same every time.
+    @Test func theInnermostPrefixBoundToANamespaceIsChosen() throws {
+        let parsed = try XMLDocumentParser.parse("<r xmlns=\"urn:r\" xmlns:a=\"urn:q\"><s xmlns:b=\"urn:q\"><t xmlns:a=\"urn:other\"/></s></r>")
+        var tree = parsed
+        guard case .element(var s) = tree.children[0], case .element(var t) = s.children[0] else { Issue.record("shape"); return }
+        t.children = [.element(XMLElement(XMLName("urn:q", "item")))]
+        s.children = [.element(t)]
+        tree.children = [.element(s)]
+        let text = XMLSerializer.serialize(tree, declaration: false)
+        #expect(text.contains("<b:item/>"))
+        let reparsed = try XMLDocumentParser.parse(text)
+        #expect(reparsed.childElements[0].childElements[0].childElements[0].name == XMLName("urn:q", "item"))
+    }
 }
+

@@ -88,5 +88,5 @@ public struct PIDFDocument: Sendable, Equatable {
         return result
     }
 
-    public func serialized() -> [UInt8] { Array(XMLSerializer.serialize(self.element).utf8) }
+    public func serialized() -> [UInt8] { XMLSerializer.serializedBytes(self.element) }
 }
