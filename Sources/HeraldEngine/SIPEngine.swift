@@ -163,13 +163,24 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
         }
     }
 
+    /// Datagrams read together arrive together: one hop to the engine's loop for all.
+    public func receive(batch: [InboundPacket]) {
+        if self.loop.inEventLoop {
+            for packet in batch { self.handle(packet) }
+        } else {
+            self.loop.execute { for packet in batch { self.handle(packet) } }
+        }
+    }
+
     func handle(_ packet: InboundPacket) {
         self.statistics.packetsReceived += 1
+        let parsed = packet.parsed ?? Result { () throws(SIPParseFailure) in try SIPMessageParser.parse(packet.bytes, limits: self.configuration.limits) }
         let message: SIPMessage
-        do {
-            message = try SIPMessageParser.parse(packet.bytes, limits: self.configuration.limits)
-        } catch {
-            self.handleParseFailure(error, packet: packet)
+        switch parsed {
+        case .success(let parsedMessage):
+            message = parsedMessage
+        case .failure(let failure):
+            self.handleParseFailure(failure, packet: packet)
             return
         }
         switch message {

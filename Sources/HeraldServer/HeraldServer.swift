@@ -47,7 +47,7 @@ public final class HeraldServer: Service, Sendable {
                 limits: SIPParserLimits(maxMessageSize: configuration.maxMessageSize, maxHeaderCount: configuration.maxHeaders),
                 idleTimeout: .seconds(Int64(configuration.tcpIdleTimeoutSeconds)), tlsCertificatePath: configuration.tlsCertificatePath,
                 tlsKeyPath: configuration.tlsKeyPath),
-            group: group, datagramLoop: engineLoop, receiver: engine, logger: logger)
+            group: group, engineLoop: engineLoop, receiver: engine, logger: logger)
         sink.bind(transports)
         try await transports.start()
         var sentBy = [SIPTransportKind: String]()

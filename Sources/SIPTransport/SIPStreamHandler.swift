@@ -78,10 +78,14 @@ final class SIPDatagramHandler: ChannelInboundHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
 
     private let receiver: any SIPPacketReceiver
+    private let limits: SIPParserLimits
     private var local: SocketAddress?
+    /// The datagrams of the current read, handed over together at its end.
+    private var batch: [InboundPacket] = []
 
-    init(receiver: any SIPPacketReceiver) {
+    init(receiver: any SIPPacketReceiver, limits: SIPParserLimits) {
         self.receiver = receiver
+        self.limits = limits
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -94,9 +98,27 @@ final class SIPDatagramHandler: ChannelInboundHandler {
         guard let bytes = envelope.data.readBytes(length: envelope.data.readableBytes), !bytes.isEmpty else { return }
         // A bare CRLF datagram is a keep-alive (RFC 5626 §3.5.1 uses STUN on UDP; CRLFs are noise).
         if bytes.allSatisfy({ $0 == 13 || $0 == 10 }) { return }
-        self.receiver.receive(
-            InboundPacket(bytes: bytes, transport: .udp, source: envelope.remoteAddress, connection: nil, local: self.local))
+        // Parsed here, on the datagram loop: the receiver's loop has enough to do.
+        let parsed = Result { () throws(SIPParseFailure) in try SIPMessageParser.parse(bytes, limits: self.limits) }
+        self.batch.append(
+            InboundPacket(bytes: bytes, transport: .udp, source: envelope.remoteAddress, connection: nil, local: self.local, parsed: parsed))
+        if self.batch.count >= Self.maxBatch { self.handOver() }
     }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        self.handOver()
+        context.fireChannelReadComplete()
+    }
+
+    private func handOver() {
+        guard !self.batch.isEmpty else { return }
+        let batch = self.batch
+        self.batch.removeAll(keepingCapacity: true)
+        self.receiver.receive(batch: batch)
+    }
+
+    /// A read loop without its completion event still hands over this often.
+    static let maxBatch = 64
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // ICMP errors and oversized datagrams surface here; a datagram socket stays open.

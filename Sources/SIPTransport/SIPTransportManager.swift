@@ -11,15 +11,16 @@ import SIPCore
 public final class SIPTransportManager: OutboundSink, @unchecked Sendable {
     // @unchecked: mutable state lives in the locked boxes below; the rest is immutable.
     private let group: any EventLoopGroup
-    private let datagramLoop: any EventLoop
+    /// The engine's loop: what it sends there is batched per burst of its work.
+    private let engineLoop: any EventLoop
     private let configuration: SIPTransportConfiguration
     private let receiver: any SIPPacketReceiver
     private let logger: Logger
     private let listenerChannels = NIOLockedValueBox<[(SIPListenerSpec, any Channel)]>([])
     private let connections = NIOLockedValueBox<ConnectionTable>(ConnectionTable())
     private let tlsContext: NIOSSLContext?
-    /// The loop datagrams are written from: another than the engine's when there is one.
-    private let sendLoop: any EventLoop
+    /// The loop datagrams are read, parsed and written on: another than the engine's when there is one.
+    private let datagramLoop: any EventLoop
     /// One sender per UDP listener, by address family.
     private let senders = NIOLockedValueBox<[(NIOBSDSocket.ProtocolFamily, DatagramSender)]>([])
 
@@ -36,18 +37,18 @@ public final class SIPTransportManager: OutboundSink, @unchecked Sendable {
         var address: SocketAddress
     }
 
-    /// - Parameter datagramLoop: the loop UDP sockets run on: the engine's, so a datagram is
-    ///   handled and answered without a thread hop.
+    /// - Parameter engineLoop: the loop the receiver (the engine) runs on. UDP sockets are read
+    ///   and written on another loop of `group` when there is one: at fan-out rates the engine's
+    ///   thread is the server's busiest, and reading, parsing and sending datagrams is a fifth
+    ///   of its work, which the other core can take (one hand-over per burst each way).
     public init(
-        configuration: SIPTransportConfiguration, group: any EventLoopGroup, datagramLoop: any EventLoop,
+        configuration: SIPTransportConfiguration, group: any EventLoopGroup, engineLoop: any EventLoop,
         receiver: any SIPPacketReceiver, logger: Logger
     ) throws(SIPTransportError) {
         self.configuration = configuration
         self.group = group
-        self.datagramLoop = datagramLoop
-        // Sending is a sixth of the engine loop's work in a fan-out: on a machine with another
-        // core it happens there (`DatagramSender`).
-        self.sendLoop = group.makeIterator().first { $0 !== datagramLoop } ?? datagramLoop
+        self.engineLoop = engineLoop
+        self.datagramLoop = group.makeIterator().first { $0 !== engineLoop } ?? engineLoop
         self.receiver = receiver
         self.logger = logger
         if configuration.listeners.contains(where: { $0.transport == .tls }) {
@@ -96,6 +97,7 @@ public final class SIPTransportManager: OutboundSink, @unchecked Sendable {
 
     private func bindDatagram(_ spec: SIPListenerSpec) async throws -> any Channel {
         let receiver = self.receiver
+        let limits = self.configuration.limits
         // The socket is made here rather than by the bootstrap: the datagram sender writes to
         // it directly, from another loop (`DatagramSender`).
         let address = try SocketAddress.makeAddressResolvingHost(spec.host, port: spec.port)
@@ -117,7 +119,7 @@ public final class SIPTransportManager: OutboundSink, @unchecked Sendable {
                 .channelOption(.datagramVectorReadMessageCount, value: slots)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(SIPDatagramHandler(receiver: receiver))
+                        try channel.pipeline.syncOperations.addHandler(SIPDatagramHandler(receiver: receiver, limits: limits))
                     }
                 }
                 .withBoundSocket(socket).get()
@@ -125,7 +127,7 @@ public final class SIPTransportManager: OutboundSink, @unchecked Sendable {
             _ = Glibc.close(socket)
             throw error
         }
-        let sender = DatagramSender(socket: socket, ownerLoop: self.datagramLoop, sendLoop: self.sendLoop)
+        let sender = DatagramSender(socket: socket, ownerLoop: self.engineLoop, sendLoop: self.datagramLoop)
         self.senders.withLockedValue { $0.append((address.protocol, sender)) }
         return channel
     }
@@ -237,9 +239,17 @@ public final class SIPTransportManager: OutboundSink, @unchecked Sendable {
         }
         // RFC 3261 §18.2.2: when the connection is gone, open a new one to the same peer; a
         // request while it is being opened waits for it rather than opening another.
-        let (connect, opening) = self.connections.withLockedValue { table -> (EventLoopFuture<any Channel>, Bool) in
-            if let pending = table.connecting[key] { return (pending, false) }
-            let connect = ClientBootstrap(group: self.group)
+        let loop = self.group.next()
+        let (connect, promise) = self.connections.withLockedValue { table -> (EventLoopFuture<any Channel>, EventLoopPromise<any Channel>?) in
+            if let pending = table.connecting[key] { return (pending, nil) }
+            let promise = loop.makePromise(of: (any Channel).self)
+            table.connecting[key] = promise.futureResult
+            return (promise.futureResult, promise)
+        }
+        if let promise {
+            // Outside the lock: the bootstrap may set the pipeline up (which records the
+            // connection under the same lock) before `connect` returns.
+            ClientBootstrap(group: loop)
                 .channelOption(.tcpOption(.tcp_nodelay), value: 1)
                 .connectTimeout(.seconds(5))
                 .channelInitializer { [self] channel in
@@ -248,10 +258,9 @@ public final class SIPTransportManager: OutboundSink, @unchecked Sendable {
                     }
                 }
                 .connect(to: destination.address)
-            table.connecting[key] = connect
-            return (connect, true)
+                .cascade(to: promise)
         }
-        if opening {
+        if promise != nil {
             connect.whenComplete { result in
                 self.connections.withLockedValue { table in
                     table.connecting[key] = nil

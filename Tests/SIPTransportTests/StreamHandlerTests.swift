@@ -11,6 +11,13 @@ final class CollectingReceiver: SIPPacketReceiver {
     func receive(_ packet: InboundPacket) { self.box.withLockedValue { $0.append(packet) } }
 }
 
+final class BatchRecordingReceiver: SIPPacketReceiver {
+    private let box = NIOLockedValueBox<[[InboundPacket]]>([])
+    var batches: [[InboundPacket]] { self.box.withLockedValue { $0 } }
+    func receive(_ packet: InboundPacket) { self.receive(batch: [packet]) }
+    func receive(batch: [InboundPacket]) { self.box.withLockedValue { $0.append(batch) } }
+}
+
 let options = Array("OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK1\r\nContent-Length: 2\r\n\r\nhi".utf8)
 
 func makeStreamChannel(_ receiver: CollectingReceiver, closed: NIOLockedValueBox<[SIPConnectionID]> = NIOLockedValueBox([])) throws -> EmbeddedChannel {
@@ -70,15 +77,36 @@ func makeStreamChannel(_ receiver: CollectingReceiver, closed: NIOLockedValueBox
 }
 
 @Suite struct DatagramHandlerTests {
-    @Test func eachDatagramIsOneMessageWithItsSource() throws {
+    @Test func eachDatagramIsOneMessageWithItsSourceParsedOnTheReadingLoop() throws {
         let receiver = CollectingReceiver()
-        let channel = EmbeddedChannel(handler: SIPDatagramHandler(receiver: receiver))
+        let channel = EmbeddedChannel(handler: SIPDatagramHandler(receiver: receiver, limits: SIPParserLimits(maxMessageSize: 1000)))
         let source = try SocketAddress(ipAddress: "192.0.2.2", port: 5099)
         try channel.writeInbound(AddressedEnvelope(remoteAddress: source, data: ByteBuffer(bytes: options)))
         try channel.writeInbound(AddressedEnvelope(remoteAddress: source, data: ByteBuffer(string: "\r\n\r\n")))
-        #expect(receiver.packets.count == 1)
+        try channel.writeInbound(AddressedEnvelope(remoteAddress: source, data: ByteBuffer(string: "GARBAGE\r\n\r\n")))
+        #expect(receiver.packets.count == 2)
         #expect(receiver.packets.first?.transport == .udp)
         #expect(receiver.packets.first?.source == source)
+        guard case .success(.request(let request)) = receiver.packets.first?.parsed else {
+            Issue.record("the datagram was not parsed")
+            return
+        }
+        #expect(request.method == .options)
+        guard case .failure = receiver.packets.last?.parsed else {
+            Issue.record("garbage must carry its parse failure")
+            return
+        }
+    }
+
+    /// The datagrams of one read reach the receiver in one call, at the read's end.
+    @Test func datagramsOfOneReadAreHandedOverTogether() throws {
+        let receiver = BatchRecordingReceiver()
+        let channel = EmbeddedChannel(handler: SIPDatagramHandler(receiver: receiver, limits: SIPParserLimits(maxMessageSize: 1000)))
+        let source = try SocketAddress(ipAddress: "192.0.2.2", port: 5099)
+        for _ in 0..<3 { channel.pipeline.fireChannelRead(AddressedEnvelope(remoteAddress: source, data: ByteBuffer(bytes: options))) }
+        #expect(receiver.batches.isEmpty)
+        channel.pipeline.fireChannelReadComplete()
+        #expect(receiver.batches.map(\.count) == [3])
     }
 }
 

@@ -17,13 +17,16 @@ import Testing
             return channel.eventLoop.makeSucceededVoidFuture()
         }.bind(host: "127.0.0.1", port: 0).get()
         let manager = try SIPTransportManager(
-            configuration: SIPTransportConfiguration(listeners: []), group: group, datagramLoop: group.next(),
+            configuration: SIPTransportConfiguration(listeners: []), group: group, engineLoop: group.next(),
             receiver: CollectingReceiver(), logger: Logger(label: "test"))
         try await manager.start()
         let destination = SIPDestination(transport: .tcp, address: try #require(peer.localAddress), connection: nil)
         let failures = NIOLockedValueBox(0)
-        // Three at once: the second and third wait for the connection the first opens.
-        for _ in 0..<3 { manager.send(options, to: destination) { _ in failures.withLockedValue { $0 += 1 } } }
+        // Three at once, from the loop the connection opens on (as the engine sends): the second
+        // and third wait for the connection the first opens.
+        try await group.next().submit {
+            for _ in 0..<3 { manager.send(options, to: destination) { _ in failures.withLockedValue { $0 += 1 } } }
+        }.get()
         try await Task.sleep(for: .milliseconds(100))
         // And one after it is open.
         manager.send(options, to: destination) { _ in failures.withLockedValue { $0 += 1 } }
@@ -47,7 +50,7 @@ import Testing
         let engineLoop = group.next()
         let manager = try SIPTransportManager(
             configuration: SIPTransportConfiguration(listeners: [SIPListenerSpec(transport: .udp, host: "127.0.0.1", port: 0)]),
-            group: group, datagramLoop: engineLoop, receiver: CollectingReceiver(), logger: Logger(label: "test"))
+            group: group, engineLoop: engineLoop, receiver: CollectingReceiver(), logger: Logger(label: "test"))
         try await manager.start()
         let listener = try #require(manager.boundListeners.first?.1)
         let destination = SIPDestination(transport: .udp, address: try #require(peer.localAddress), connection: nil)

@@ -6,6 +6,8 @@
 #   scripts/bench/fanout.sh [RESULTS_DIR]
 #   SKIP_BUILD=1 REPEATS=3 CASES="100-10-1200-10 100-10-1600-10" scripts/bench/fanout.sh
 #   (HERALD_BIN=path runs another build of the server against the same load generator)
+#   SERVER_CPUS=0,1 LOAD_CPUS=0,1 ...  both on the whole machine (default: server on CPU 0 alone,
+#   herald-load on CPU 1, the one-core figures kept since the first session)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 results=${1:-.build-bench-results}
@@ -25,12 +27,12 @@ run_case() {  # name presentities watchers rate duration [settle seconds]
     unshare -n bash -c "
         set -euo pipefail
         ip link set lo up
-        taskset -c 0 '$herald' serve --data-dir '$data' --auth none --default-policy allow --domain example.com \
+        taskset -c ${SERVER_CPUS:-0} '$herald' serve --data-dir '$data' --auth none --default-policy allow --domain example.com \
             --listen udp:127.0.0.1:5060 --http 127.0.0.1:8080 --log-level error &
         server=\$!
         for _ in \$(seq 50); do sleep 0.1; [ -e /proc/\$server ] || exit 1; grep -q 'VmRSS' /proc/\$server/status && break; done
         sleep 1
-        taskset -c 1 '$bin/herald-load' fanout --target 127.0.0.1:5060 --presentities $presentities --watchers $watchers \
+        taskset -c ${LOAD_CPUS:-1} '$bin/herald-load' fanout --target 127.0.0.1:5060 --presentities $presentities --watchers $watchers \
             --rate $rate --duration $duration --settle $settle --server-pid \$server --json '$results/$name.json'
         kill \$server; wait \$server || true
     "

@@ -27,13 +27,20 @@ public struct InboundPacket: Sendable {
     public var connection: SIPConnectionID?
     /// The local listener's address, for Via/Record-Route and for "is this for me?" checks.
     public var local: SocketAddress?
+    /// `bytes` parsed by the transport on its own loop (datagrams are, off the engine's
+    /// thread); nil: the receiver parses them.
+    public var parsed: Result<SIPMessage, SIPParseFailure>?
 
-    public init(bytes: [UInt8], transport: SIPTransportKind, source: SocketAddress, connection: SIPConnectionID?, local: SocketAddress?) {
+    public init(
+        bytes: [UInt8], transport: SIPTransportKind, source: SocketAddress, connection: SIPConnectionID?, local: SocketAddress?,
+        parsed: Result<SIPMessage, SIPParseFailure>? = nil
+    ) {
         self.bytes = bytes
         self.transport = transport
         self.source = source
         self.connection = connection
         self.local = local
+        self.parsed = parsed
     }
 }
 
@@ -73,4 +80,12 @@ extension OutboundSink {
 /// Receives every packet the transports read.
 public protocol SIPPacketReceiver: Sendable {
     func receive(_ packet: InboundPacket)
+    /// Packets read together (one `recvmmsg`), in order: one hand-over for all of them.
+    func receive(batch: [InboundPacket])
+}
+
+extension SIPPacketReceiver {
+    public func receive(batch: [InboundPacket]) {
+        for packet in batch { self.receive(packet) }
+    }
 }
