@@ -63,8 +63,10 @@ extension SIPEngine {
         self.sendRequest(bytes: request.bytes, method: .notify, branch: request.branch, to: destination) { [weak self] response in
             // (At shutdown a NOTIFY fails because its transport closed: the subscription goes on.)
             guard let self, !self.shuttingDown else { return }
-            let retryAfter = response?.headers[SIPHeaderName(.retryAfter)].flatMap { Int($0.prefix { $0.isNumber }) }
-            if response.map({ $0.statusCode >= 300 }) ?? true {
+            let failed = response.map { $0.statusCode >= 300 } ?? true
+            // Only a failure's Retry-After counts (RFC 6665 §4.2.2): a 200 is not searched for one.
+            let retryAfter = failed ? response?.headers[SIPHeaderName(.retryAfter)].flatMap { Int($0.prefix { $0.isNumber }) } : nil
+            if failed {
                 self.statistics.notifiesFailed += 1
                 // What it said as partial state may not have arrived: the next NOTIFY (a retry
                 // included) says it all (RFC 3858 §4.3, RFC 4662 §4.5).
