@@ -4,13 +4,12 @@
 #include "herald_datagrams.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <string.h>
 #include <sys/uio.h>
 
 enum { chunk = 64 };
 
-size_t herald_send_datagrams(int fd, herald_datagram *datagrams, size_t count, int wait_ms) {
+size_t herald_send_datagrams(int fd, herald_datagram *datagrams, size_t count) {
     struct mmsghdr headers[chunk];
     struct iovec vectors[chunk];
     size_t failed = 0;
@@ -36,12 +35,6 @@ size_t herald_send_datagrams(int fd, herald_datagram *datagrams, size_t count, i
         // sendmmsg reports an error only for the first datagram of the call: that one failed.
         int error = sent == 0 ? EIO : errno;
         if (error == EINTR) continue;
-        if (error == EAGAIN || error == EWOULDBLOCK) {
-            struct pollfd writable = {.fd = fd, .events = POLLOUT};
-            int ready = poll(&writable, 1, wait_ms);
-            if (ready > 0) continue;
-            error = EAGAIN;
-        }
         datagrams[next].error = error;
         failed++;
         next++;

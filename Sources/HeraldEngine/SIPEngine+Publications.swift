@@ -195,7 +195,7 @@ extension SIPEngine {
         self.unsavedPublications.removeAll()
         let changes = batch.map(\.0)
         let store = self.store
-        // The completions run on the engine loop (where the SQLite store completes them).
+        // The completions run on the engine loop (the store completes on a loop of its own).
         let completions = NIOLoopBound(batch.map(\.1), eventLoop: self.loop)
         store.applyPublicationChanges(changes) { results in
             self.onLoop {

@@ -324,8 +324,10 @@ extension SIPEngine {
                     }
                 }
                 self.respond(transaction, status: status, headers: headers)
-                // The answer leaves now rather than after the NOTIFY built next: the subscriber
-                // learns of its dialog (RFC 6665 §4.1.2.1) without waiting for the state.
+                // The answer is handed over now rather than after the NOTIFY built next: the
+                // subscriber learns of its dialog (RFC 6665 §4.1.2.1) without waiting for the
+                // state. (A NOTIFY too large for a datagram goes over TCP and may still arrive
+                // first, which RFC 6665 §4.1.2.4 lets a subscriber handle.)
                 self.sink.flushQueued()
             case .sendNotify(let state, let withState):
                 self.sendNotify(subscription, state: state, withState: withState)

@@ -164,11 +164,15 @@ public final class SIPEngine: SIPPacketReceiver, @unchecked Sendable {
     }
 
     /// Datagrams read together arrive together: one hop to the engine's loop for all.
-    public func receive(batch: [InboundPacket]) {
+    public func receive(batch: [InboundPacket], handled: @escaping @Sendable () -> Void) {
         if self.loop.inEventLoop {
             for packet in batch { self.handle(packet) }
+            handled()
         } else {
-            self.loop.execute { for packet in batch { self.handle(packet) } }
+            self.loop.execute {
+                for packet in batch { self.handle(packet) }
+                handled()
+            }
         }
     }
 

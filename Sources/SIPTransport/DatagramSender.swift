@@ -1,4 +1,5 @@
 import CHeraldDatagrams
+import Metrics
 import NIOConcurrencyHelpers
 import NIOCore
 
@@ -16,8 +17,14 @@ import Glibc
 /// tasks in order.
 ///
 /// The socket is the listener's own (datagrams leave from the port requests arrive on, which
-/// RFC 3261 §18.2.2 needs for responses and `rport`); concurrent reads and writes of one UDP
-/// socket from two threads are safe in the kernel.
+/// RFC 3261 §18.2.2 needs for responses and `rport`), through a descriptor of the sender's own
+/// (`dup`), so that NIO closing its channel can never leave the sender writing to a number
+/// the kernel has given to another socket. Concurrent reads and writes of one UDP socket from
+/// two threads are safe in the kernel.
+///
+/// A datagram the kernel has no buffer space for is dropped and counted, as a full queue on
+/// the path would drop it: SIP over UDP retransmits (RFC 3261 §17), and an event loop never
+/// waits for the socket.
 final class DatagramSender: @unchecked Sendable {
     // @unchecked: `queue` and `closed` live in the locked box; the rest is immutable.
     struct Outgoing {
@@ -30,29 +37,28 @@ final class DatagramSender: @unchecked Sendable {
         var queue: [Outgoing] = []
         var handOffScheduled = false
         var closed = false
+        /// The sender's descriptor; -1 once closed.
+        var socket: CInt
     }
 
-    private let socket: CInt
     private let ownerLoop: any EventLoop
     private let sendLoop: any EventLoop
-    private let state = NIOLockedValueBox(State())
-
-    /// A full socket buffer is waited out this long per datagram before the datagram fails.
-    static let sendBufferWaitMilliseconds: CInt = 50
+    private let state: NIOLockedValueBox<State>
 
     /// - Parameters:
-    ///   - socket: the listener's bound, non-blocking descriptor (owned by its channel).
-    ///   - ownerLoop: the loop whose bursts are batched (the engine's, which reads the socket).
+    ///   - socket: the sender's own descriptor of the listener's bound, non-blocking socket;
+    ///     the sender closes it.
+    ///   - ownerLoop: the loop whose bursts are batched (the engine's).
     ///   - sendLoop: the loop that sends; the owner loop itself on a one-core machine.
     init(socket: CInt, ownerLoop: any EventLoop, sendLoop: any EventLoop) {
-        self.socket = socket
         self.ownerLoop = ownerLoop
         self.sendLoop = sendLoop
+        self.state = NIOLockedValueBox(State(socket: socket))
     }
 
     /// Queues a datagram. From the owner loop it leaves after the current burst of work (or at
     /// `handOff()`), from anywhere else at once. `onFailure` runs on the send loop when the
-    /// kernel refuses it.
+    /// kernel refuses it (not for a drop for want of buffer space).
     func send(_ bytes: [UInt8], to address: SocketAddress, onFailure: (@Sendable (any Error) -> Void)?) {
         let onOwnerLoop = self.ownerLoop.inEventLoop
         let outcome = self.state.withLockedValue { state -> (closed: Bool, scheduleHandOff: Bool) in
@@ -73,30 +79,53 @@ final class DatagramSender: @unchecked Sendable {
         }
     }
 
-    /// Hands what is queued to the send loop now.
+    /// Has what is queued sent from the send loop: at once when called there, else by a task
+    /// that takes the queue when it runs. Every send is taken by one drain, and drains run one
+    /// after another on one loop, so datagrams leave in the order they were queued.
     func handOff() {
-        let batch = self.state.withLockedValue { state -> [Outgoing] in
-            state.handOffScheduled = false
-            defer { state.queue.removeAll(keepingCapacity: true) }
-            return state.queue
-        }
-        guard !batch.isEmpty else { return }
-        if self.sendLoop === self.ownerLoop {
-            self.transmit(batch)
+        self.state.withLockedValue { $0.handOffScheduled = false }
+        if self.sendLoop.inEventLoop {
+            self.drain()
         } else {
-            self.sendLoop.execute { self.transmit(batch) }
+            self.sendLoop.execute { self.drain() }
         }
     }
 
-    /// Stops sending (before the socket is closed): what is queued or handed over fails.
+    /// Stops sending and closes the sender's descriptor, on the send loop, after every drain
+    /// already scheduled; what is still queued then fails.
     func close() async {
         self.state.withLockedValue { $0.closed = true }
-        self.handOff()
-        // Every batch handed over before `closed` was set has run once this task has.
-        try? await self.sendLoop.submit {}.get()
+        try? await self.sendLoop.submit { self.drain() }.get()
     }
 
-    private func transmit(_ batch: [Outgoing]) {
+    /// Closes the sender when the channel it writes for closes (NIO closes a datagram channel
+    /// by itself on some socket errors).
+    func close(whenClosed channel: any Channel) {
+        channel.closeFuture.whenComplete { _ in
+            self.state.withLockedValue { $0.closed = true }
+            self.sendLoop.execute { self.drain() }
+        }
+    }
+
+    private func drain() {
+        let (batch, socket) = self.state.withLockedValue { state -> ([Outgoing], CInt) in
+            defer { state.queue.removeAll(keepingCapacity: true) }
+            if state.closed, state.socket >= 0 {
+                _ = Glibc.close(state.socket)
+                state.socket = -1
+            }
+            return (state.queue, state.socket)
+        }
+        guard !batch.isEmpty else { return }
+        guard socket >= 0 else {
+            for outgoing in batch { outgoing.onFailure?(SIPTransportError.connectionUnavailable("udp \(outgoing.address)")) }
+            return
+        }
+        self.transmit(batch, on: socket)
+    }
+
+    /// Runs on the send loop only, which is also where the descriptor is closed.
+    private func transmit(_ batch: [Outgoing], on socket: CInt) {
         // One arena for the batch: the bytes and addresses copied in, so the C side sees plain
         // pointers that stay valid for the whole call.
         let addressSize = MemoryLayout<sockaddr_storage>.size
@@ -120,15 +149,17 @@ final class DatagramSender: @unchecked Sendable {
                 address: addressSlot.assumingMemoryBound(to: sockaddr.self), address_length: socklen_t(addressLength), error: 0)
             offset += outgoing.bytes.count
         }
-        let closed = self.state.withLockedValue { $0.closed }
-        let failed = closed ? batch.count : herald_send_datagrams(self.socket, &datagrams, datagrams.count, Self.sendBufferWaitMilliseconds)
+        let failed = herald_send_datagrams(socket, &datagrams, datagrams.count)
         guard failed > 0 else { return }
-        for (index, outgoing) in batch.enumerated() where closed || datagrams[index].error != 0 {
-            let error: any Error =
-                closed
-                ? SIPTransportError.connectionUnavailable("udp \(outgoing.address)")
-                : IOError(errnoCode: datagrams[index].error, reason: "sendmmsg")
-            outgoing.onFailure?(error)
+        for (index, outgoing) in batch.enumerated() where datagrams[index].error != 0 {
+            switch datagrams[index].error {
+            case EAGAIN, EWOULDBLOCK, ENOBUFS:
+                Self.dropped.increment()
+            case let code:
+                outgoing.onFailure?(IOError(errnoCode: code, reason: "sendmmsg"))
+            }
         }
     }
+
+    static let dropped = Counter(label: "herald_udp_send_dropped_total")
 }

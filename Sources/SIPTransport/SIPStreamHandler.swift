@@ -1,4 +1,5 @@
 import Metrics
+import NIOConcurrencyHelpers
 import NIOCore
 import SIPCore
 
@@ -82,6 +83,13 @@ final class SIPDatagramHandler: ChannelInboundHandler {
     private var local: SocketAddress?
     /// The datagrams of the current read, handed over together at its end.
     private var batch: [InboundPacket] = []
+    /// Reads handed over and not yet handled, and whether reading is paused because of them:
+    /// the receiver's queue must not grow without bound when it falls behind (a burst of
+    /// REGISTERs, a flood). While paused, the socket's buffer fills and the kernel drops what
+    /// does not fit, as it did when the receiver read the socket itself; UDP retransmits.
+    private let backlog = NIOLockedValueBox((waiting: 0, paused: false))
+    static let pauseAtWaitingReads = 64
+    static let resumeAtWaitingReads = 16
 
     init(receiver: any SIPPacketReceiver, limits: SIPParserLimits) {
         self.receiver = receiver
@@ -102,19 +110,40 @@ final class SIPDatagramHandler: ChannelInboundHandler {
         let parsed = Result { () throws(SIPParseFailure) in try SIPMessageParser.parse(bytes, limits: self.limits) }
         self.batch.append(
             InboundPacket(bytes: bytes, transport: .udp, source: envelope.remoteAddress, connection: nil, local: self.local, parsed: parsed))
-        if self.batch.count >= Self.maxBatch { self.handOver() }
+        if self.batch.count >= Self.maxBatch { self.handOver(context: context) }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        self.handOver()
+        self.handOver(context: context)
         context.fireChannelReadComplete()
     }
 
-    private func handOver() {
+    /// Whether reading is paused (for tests).
+    var isPaused: Bool { self.backlog.withLockedValue { $0.paused } }
+
+    private func handOver(context: ChannelHandlerContext) {
         guard !self.batch.isEmpty else { return }
         let batch = self.batch
         self.batch.removeAll(keepingCapacity: true)
-        self.receiver.receive(batch: batch)
+        let pause = self.backlog.withLockedValue { backlog -> Bool in
+            backlog.waiting += 1
+            guard !backlog.paused, backlog.waiting >= Self.pauseAtWaitingReads else { return false }
+            backlog.paused = true
+            return true
+        }
+        if pause { context.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in } }
+        let backlog = self.backlog
+        let channel = context.channel
+        self.receiver.receive(batch: batch) {
+            let resume = backlog.withLockedValue { backlog -> Bool in
+                backlog.waiting -= 1
+                guard backlog.paused, backlog.waiting <= Self.resumeAtWaitingReads else { return false }
+                backlog.paused = false
+                return true
+            }
+            // (Turning reading on reads at once.)
+            if resume { channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in } }
+        }
     }
 
     /// A read loop without its completion event still hands over this often.

@@ -102,6 +102,13 @@ public final class SIPTransportManager: OutboundSink, @unchecked Sendable {
         // it directly, from another loop (`DatagramSender`).
         let address = try SocketAddress.makeAddressResolvingHost(spec.host, port: spec.port)
         let socket = try Self.boundDatagramSocket(address)
+        // The sender's own descriptor of the socket (see `DatagramSender`).
+        let senderSocket = fcntl(socket, F_DUPFD_CLOEXEC, 0)
+        guard senderSocket >= 0 else {
+            let code = errno
+            _ = Glibc.close(socket)
+            throw IOError(errnoCode: code, reason: "dup")
+        }
         // Vector reads split one buffer into `slots` equal datagram slots: each slot holds the
         // largest accepted message plus one byte, so oversize datagrams are seen as oversize.
         // 32 slots of 64 KiB take a burst in one recvmmsg; the buffer is pooled and reused, and
@@ -124,10 +131,12 @@ public final class SIPTransportManager: OutboundSink, @unchecked Sendable {
                 }
                 .withBoundSocket(socket).get()
         } catch {
-            _ = Glibc.close(socket)
+            // (NIO owns `socket` once handed over, and closes it when setting up fails.)
+            _ = Glibc.close(senderSocket)
             throw error
         }
-        let sender = DatagramSender(socket: socket, ownerLoop: self.engineLoop, sendLoop: self.datagramLoop)
+        let sender = DatagramSender(socket: senderSocket, ownerLoop: self.engineLoop, sendLoop: self.datagramLoop)
+        sender.close(whenClosed: channel)
         self.senders.withLockedValue { $0.append((address.protocol, sender)) }
         return channel
     }
@@ -213,7 +222,8 @@ public final class SIPTransportManager: OutboundSink, @unchecked Sendable {
             return
         }
         // From the engine's loop, the datagram leaves after the current burst: a PUBLISH fanning
-        // out to many watchers goes in one sendmmsg instead of one syscall each.
+        // out to many watchers goes in one sendmmsg instead of one syscall each. (A datagram
+        // that finds the socket's buffer full is dropped and counted: UDP retransmits.)
         sender.send(bytes, to: destination.address, onFailure: onFailure)
     }
 

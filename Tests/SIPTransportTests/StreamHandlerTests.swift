@@ -11,11 +11,20 @@ final class CollectingReceiver: SIPPacketReceiver {
     func receive(_ packet: InboundPacket) { self.box.withLockedValue { $0.append(packet) } }
 }
 
+/// Keeps each batch and its `handled` callback, to be called when the test says so.
 final class BatchRecordingReceiver: SIPPacketReceiver {
-    private let box = NIOLockedValueBox<[[InboundPacket]]>([])
-    var batches: [[InboundPacket]] { self.box.withLockedValue { $0 } }
-    func receive(_ packet: InboundPacket) { self.receive(batch: [packet]) }
-    func receive(batch: [InboundPacket]) { self.box.withLockedValue { $0.append(batch) } }
+    private let box = NIOLockedValueBox<[([InboundPacket], @Sendable () -> Void)]>([])
+    var batches: [[InboundPacket]] { self.box.withLockedValue { $0.map(\.0) } }
+    func receive(_ packet: InboundPacket) { self.receive(batch: [packet]) {} }
+    func receive(batch: [InboundPacket], handled: @escaping @Sendable () -> Void) { self.box.withLockedValue { $0.append((batch, handled)) } }
+    /// Calls the `handled` callbacks of the first `count` batches not yet handled.
+    func handle(_ count: Int) {
+        let callbacks = self.box.withLockedValue { box in
+            defer { box.removeFirst(count) }
+            return box.prefix(count).map(\.1)
+        }
+        for callback in callbacks { callback() }
+    }
 }
 
 let options = Array("OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK1\r\nContent-Length: 2\r\n\r\nhi".utf8)
@@ -107,6 +116,25 @@ func makeStreamChannel(_ receiver: CollectingReceiver, closed: NIOLockedValueBox
         #expect(receiver.batches.isEmpty)
         channel.pipeline.fireChannelReadComplete()
         #expect(receiver.batches.map(\.count) == [3])
+    }
+
+    /// A receiver that falls behind stops the reading (the kernel's buffer and then its drops
+    /// take the excess) until it has caught up, instead of an unbounded queue of reads.
+    @Test func readingPausesWhileTooManyReadsWaitForTheReceiver() throws {
+        let receiver = BatchRecordingReceiver()
+        let handler = SIPDatagramHandler(receiver: receiver, limits: SIPParserLimits(maxMessageSize: 1000))
+        let channel = EmbeddedChannel(handler: handler)
+        let source = try SocketAddress(ipAddress: "192.0.2.2", port: 5099)
+        for _ in 0..<(SIPDatagramHandler.pauseAtWaitingReads - 1) {
+            try channel.writeInbound(AddressedEnvelope(remoteAddress: source, data: ByteBuffer(bytes: options)))
+        }
+        #expect(!handler.isPaused)
+        try channel.writeInbound(AddressedEnvelope(remoteAddress: source, data: ByteBuffer(bytes: options)))
+        #expect(handler.isPaused)
+        receiver.handle(SIPDatagramHandler.pauseAtWaitingReads - SIPDatagramHandler.resumeAtWaitingReads - 1)
+        #expect(handler.isPaused)
+        receiver.handle(1)
+        #expect(!handler.isPaused)
     }
 }
 

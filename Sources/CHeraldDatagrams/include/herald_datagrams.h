@@ -16,10 +16,9 @@ typedef struct herald_datagram {
 } herald_datagram;
 
 /// Sends every datagram on the (non-blocking) socket `fd` with as few sendmmsg calls as the
-/// kernel allows, in order. A datagram the kernel refuses (EMSGSIZE, ENETUNREACH, ...) gets its
-/// errno in `error` and the rest still go; a full send buffer is waited out for up to
-/// `wait_ms` milliseconds per datagram before that one fails with EAGAIN. Returns how many
-/// failed.
-size_t herald_send_datagrams(int fd, herald_datagram *datagrams, size_t count, int wait_ms);
+/// kernel allows, in order. A datagram the kernel refuses (EMSGSIZE, ENETUNREACH, and EAGAIN
+/// when the send buffer is full: it never waits) gets its errno in `error` and the rest still
+/// go. Returns how many failed.
+size_t herald_send_datagrams(int fd, herald_datagram *datagrams, size_t count);
 
 #endif

@@ -67,9 +67,10 @@ public protocol OutboundSink: Sendable {
     /// take them (RFC 3261 §17 transport errors feed the transaction state machines). Nothing
     /// waits for a success, so none is reported.
     func send(_ bytes: [UInt8], to destination: SIPDestination, onFailure: (@Sendable (any Error) -> Void)?)
-    /// Sends at once what `send` queued from the caller's event loop. Datagrams queued there
-    /// otherwise leave together after the current burst (one `sendmmsg` for a fan-out); this
-    /// is for an answer that should not wait while more is built behind it.
+    /// Hands over at once what `send` queued from the caller's event loop. Datagrams queued
+    /// there otherwise leave together after the current burst (one `sendmmsg` for a fan-out);
+    /// this is for an answer that should not wait while more is built behind it. (It leaves
+    /// from the transport's own loop, in order with everything sent before it.)
     func flushQueued()
 }
 
@@ -81,11 +82,14 @@ extension OutboundSink {
 public protocol SIPPacketReceiver: Sendable {
     func receive(_ packet: InboundPacket)
     /// Packets read together (one `recvmmsg`), in order: one hand-over for all of them.
-    func receive(batch: [InboundPacket])
+    /// `handled` runs, on any thread, once they all have been handled (the reader stops
+    /// reading while too many are waiting).
+    func receive(batch: [InboundPacket], handled: @escaping @Sendable () -> Void)
 }
 
 extension SIPPacketReceiver {
-    public func receive(batch: [InboundPacket]) {
+    public func receive(batch: [InboundPacket], handled: @escaping @Sendable () -> Void) {
         for packet in batch { self.receive(packet) }
+        handled()
     }
 }
