@@ -7,14 +7,13 @@ import NIOCore
 import Glibc
 #endif
 
-/// Sends the datagrams of one UDP listener from another event loop than the one that reads
-/// them. The engine runs on the datagram loop, which at fan-out rates is the server's busiest
-/// thread; writing through NIO's pipeline from it (a buffer, a promise and a callback per
-/// datagram, then `sendmmsg` and the kernel's loopback or NIC path) took a sixth of that thread.
-/// Here a send is an append under a lock; the datagrams queued during one burst of the engine's
-/// work are handed over together and leave in as few `sendmmsg` calls as the kernel allows, on
-/// the other core. Order is kept: one queue, handed over in order to one loop that runs its
-/// tasks in order.
+/// Sends the datagrams of one UDP listener from the datagram loop (which also reads them), not
+/// the engine's. At fan-out rates the engine's thread is the server's busiest, and writing
+/// through NIO's pipeline from it (a buffer, a promise and a callback per datagram, then
+/// `sendmmsg` and the kernel's loopback or NIC path) took a sixth of that thread. Here a send
+/// is an append under a lock; the datagrams queued during one burst of the engine's work are
+/// handed over together and leave in as few `sendmmsg` calls as the kernel allows, on the
+/// other core. Order is kept: one queue, drained in order on one loop.
 ///
 /// The socket is the listener's own (datagrams leave from the port requests arrive on, which
 /// RFC 3261 §18.2.2 needs for responses and `rport`), through a descriptor of the sender's own
@@ -26,7 +25,7 @@ import Glibc
 /// the path would drop it: SIP over UDP retransmits (RFC 3261 §17), and an event loop never
 /// waits for the socket.
 final class DatagramSender: @unchecked Sendable {
-    // @unchecked: `queue` and `closed` live in the locked box; the rest is immutable.
+    // @unchecked: the mutable state lives in the locked box; the rest is immutable.
     struct Outgoing {
         var bytes: [UInt8]
         var address: SocketAddress

@@ -135,14 +135,22 @@ final class SIPDatagramHandler: ChannelInboundHandler {
         let backlog = self.backlog
         let channel = context.channel
         self.receiver.receive(batch: batch) {
-            let resume = backlog.withLockedValue { backlog -> Bool in
+            let mayResume = backlog.withLockedValue { backlog -> Bool in
                 backlog.waiting -= 1
-                guard backlog.paused, backlog.waiting <= Self.resumeAtWaitingReads else { return false }
-                backlog.paused = false
-                return true
+                return backlog.paused && backlog.waiting <= Self.resumeAtWaitingReads
             }
-            // (Turning reading on reads at once.)
-            if resume { channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in } }
+            guard mayResume else { return }
+            // Decided and done on the channel's loop, like pausing, so that a resume cannot
+            // land after a later pause.
+            channel.eventLoop.execute {
+                let resume = backlog.withLockedValue { backlog -> Bool in
+                    guard backlog.paused, backlog.waiting <= Self.resumeAtWaitingReads else { return false }
+                    backlog.paused = false
+                    return true
+                }
+                // (Turning reading on reads at once.)
+                if resume { channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in } }
+            }
         }
     }
 

@@ -132,8 +132,10 @@ func makeStreamChannel(_ receiver: CollectingReceiver, closed: NIOLockedValueBox
         try channel.writeInbound(AddressedEnvelope(remoteAddress: source, data: ByteBuffer(bytes: options)))
         #expect(handler.isPaused)
         receiver.handle(SIPDatagramHandler.pauseAtWaitingReads - SIPDatagramHandler.resumeAtWaitingReads - 1)
+        channel.embeddedEventLoop.run()
         #expect(handler.isPaused)
         receiver.handle(1)
+        channel.embeddedEventLoop.run()
         #expect(!handler.isPaused)
     }
 }
